@@ -1,0 +1,72 @@
+"""The async SQLAlchemy engine on psycopg 3, with Neon's quirks handled.
+
+Direct endpoint: the statement timeout travels in the startup `options`, free of charge.
+Pooled endpoint (PgBouncer in transaction mode): startup `options` are refused and a session
+`SET` would leak to other clients on the same server connection, so every transaction starts
+with `SET LOCAL statement_timeout`; psycopg's automatic prepared statements are switched off,
+because the next transaction may land on a server connection that never saw them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from todo_core.postgres.url import is_pooled
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineOptions:
+    """Pool and connection settings; the defaults are the seeds' (and Neon's advice)."""
+
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout: float = 30.0
+    pool_recycle: int = 3600
+    pool_pre_ping: bool = True
+    connect_timeout: int = 10
+    statement_timeout_ms: int = 30_000
+    pooled: bool | None = None  # None: detect from the URL
+    echo: bool = False
+
+
+def create_engine(url: URL, options: EngineOptions | None = None) -> AsyncEngine:
+    options = options or EngineOptions()
+    pooled = is_pooled(url) if options.pooled is None else options.pooled
+    engine = create_async_engine(
+        url,
+        pool_size=options.pool_size,
+        max_overflow=options.max_overflow,
+        pool_timeout=options.pool_timeout,
+        pool_recycle=options.pool_recycle,
+        pool_pre_ping=options.pool_pre_ping,
+        echo=options.echo,
+        connect_args=_connect_args(url, options, pooled=pooled),
+    )
+    if pooled:
+        _set_timeout_per_transaction(engine, options.statement_timeout_ms)
+    return engine
+
+
+def _connect_args(url: URL, options: EngineOptions, *, pooled: bool) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        args["connect_timeout"] = options.connect_timeout
+    if pooled:
+        args["prepare_threshold"] = None
+    elif options.statement_timeout_ms:
+        given = str(url.query.get("options", ""))
+        args["options"] = f"{given} -c statement_timeout={options.statement_timeout_ms}".strip()
+    return args
+
+
+def _set_timeout_per_transaction(engine: AsyncEngine, timeout_ms: int) -> None:
+    statement = f"SET LOCAL statement_timeout = {int(timeout_ms)}"
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(statement)

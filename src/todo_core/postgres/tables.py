@@ -1,0 +1,128 @@
+"""SQLModel table rows: how users and tasks are stored, exactly as `specs/schema.toml` says.
+
+These are storage rows, not entities: `table=True` models skip validation, so the rules live in
+`todo_core.domain` and the repositories map between the two. Constraint and index names are
+spelled out so that the models, the hand-written migration and the spec name the same things.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlmodel import Field, SQLModel
+
+PRIORITIES = ("low", "medium", "high")
+
+# One MetaData for the app's tables, so that a host application's own SQLModel tables
+# (SQLModel.metadata) never leak into our migrations or schema checks.
+metadata = MetaData(
+    naming_convention={
+        "pk": "pk_%(table_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+    }
+)
+
+
+class _Row(SQLModel):
+    metadata = metadata
+
+
+def _timestamp(**kwargs: object) -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=False, server_default=func.now(), **kwargs)
+
+
+class UserRow(_Row, table=True):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("email = lower(btrim(email))", name="ck_users_email_normalised"),
+    )
+
+    id: UUID = Field(sa_column=Column(PgUUID(as_uuid=True), primary_key=True))
+    email: str = Field(
+        sa_column=Column(String(320), nullable=False, unique=True),
+    )
+    username: str | None = Field(default=None, sa_column=Column(String(50), unique=True))
+    password_hash: str = Field(sa_column=Column(String(255), nullable=False))
+    name: str | None = Field(default=None, sa_column=Column(String(255)))
+    is_active: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true"))
+    )
+    email_verified: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    created_at: datetime = Field(sa_column=_timestamp())
+    updated_at: datetime = Field(sa_column=_timestamp())
+
+
+class TaskRow(_Row, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint(
+            "completed = (completed_at IS NOT NULL)", name="ck_tasks_completed_at_matches"
+        ),
+        CheckConstraint("char_length(btrim(title)) >= 1", name="ck_tasks_title_not_blank"),
+        CheckConstraint("cardinality(tags) <= 20", name="ck_tasks_tags_at_most_20"),
+        CheckConstraint(
+            "recurrence IS NULL OR due_date IS NOT NULL", name="ck_tasks_recurrence_needs_due_date"
+        ),
+        CheckConstraint("version >= 1", name="ck_tasks_version_positive"),
+        Index("ix_tasks_user_created", "user_id", "created_at", "id"),
+        Index("ix_tasks_user_completed_created", "user_id", "completed", "created_at", "id"),
+        Index("ix_tasks_user_due", "user_id", "due_date", "id"),
+        Index("ix_tasks_user_priority", "user_id", "priority", "id"),
+        Index("ix_tasks_tags", "tags", postgresql_using="gin"),
+    )
+
+    id: UUID = Field(sa_column=Column(PgUUID(as_uuid=True), primary_key=True))
+    user_id: UUID = Field(
+        sa_column=Column(
+            PgUUID(as_uuid=True),
+            ForeignKey("users.id", ondelete="CASCADE", name="fk_tasks_user_id_users"),
+            nullable=False,
+        )
+    )
+    title: str = Field(sa_column=Column(String(255), nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    completed: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    completed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
+    priority: str = Field(
+        default="medium",
+        sa_column=Column(
+            Enum(*PRIORITIES, name="task_priority"),
+            nullable=False,
+            server_default=text("'medium'"),
+        ),
+    )
+    due_date: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    tags: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    )
+    recurrence: str | None = Field(default=None, sa_column=Column(String(255)))
+    version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
+    created_at: datetime = Field(sa_column=_timestamp())
+    updated_at: datetime = Field(sa_column=_timestamp())
