@@ -1,0 +1,48 @@
+"""The pure domain: entities, value objects and the rules for them. No I/O happens here."""
+
+from todo_core.domain.lifecycle import follow_up, new_task
+from todo_core.domain.pagination import MAX_CURSOR_LENGTH, PageCursor
+from todo_core.domain.queries import TaskPage, TaskQuery
+from todo_core.domain.recurrence import next_occurrence, parse_recurrence
+from todo_core.domain.sorting import DEFAULT_SORT, SortField, SortKey, TaskSort
+from todo_core.domain.tasks import (
+    Priority,
+    Task,
+    check_due_date,
+    normalize_description,
+    normalize_tags,
+    normalize_title,
+)
+from todo_core.domain.users import (
+    User,
+    check_password,
+    normalize_email,
+    normalize_name,
+    normalize_username,
+)
+
+__all__ = [
+    "DEFAULT_SORT",
+    "MAX_CURSOR_LENGTH",
+    "PageCursor",
+    "Priority",
+    "SortField",
+    "SortKey",
+    "Task",
+    "TaskPage",
+    "TaskQuery",
+    "TaskSort",
+    "User",
+    "check_due_date",
+    "check_password",
+    "follow_up",
+    "new_task",
+    "next_occurrence",
+    "normalize_description",
+    "normalize_email",
+    "normalize_name",
+    "normalize_tags",
+    "normalize_title",
+    "normalize_username",
+    "parse_recurrence",
+]

@@ -1,0 +1,107 @@
+"""Users and the rules for their account fields."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from todo_core.domain.validation import Checks, clean_text, optional_text, to_utc
+from todo_core.errors import ValidationError
+
+EMAIL_MAX = 320
+USERNAME_MIN, USERNAME_MAX = 3, 50
+NAME_MAX = 255
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+# bcrypt silently ignores everything after 72 bytes; refusing longer passwords is more honest
+# than accepting characters that would never be checked.
+PASSWORD_MAX_BYTES = 72
+
+# Deliberately loose: the only reliable test of an address is sending mail to it.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# ASCII only, so that look-alike letters from other scripts cannot impersonate a user.
+_USERNAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@dataclass
+class User:
+    id: UUID
+    email: str
+    username: str | None
+    password_hash: str = field(repr=False)  # never in a repr, so never in a log line
+    name: str | None
+    is_active: bool
+    email_verified: bool
+    created_at: datetime
+    updated_at: datetime
+
+    def __post_init__(self) -> None:
+        # Adapters may hand over times in the session's zone; the domain speaks UTC.
+        self.created_at = to_utc("created_at", self.created_at)
+        self.updated_at = to_utc("updated_at", self.updated_at)
+
+
+def normalize_email(value: str) -> str:
+    email = clean_text("email", value, max_length=EMAIL_MAX, min_length=1).lower()
+    if not _EMAIL.fullmatch(email):
+        raise ValidationError.of("email", "must be a valid email address")
+    return email
+
+
+def normalize_username(value: str | None) -> str | None:
+    """Trimmed username (case kept) or None; never contains '@', so a login is unambiguous."""
+    username = optional_text("username", value, max_length=USERNAME_MAX)
+    if username is None:
+        return None
+    if len(username) < USERNAME_MIN:
+        raise ValidationError.of("username", f"must be at least {USERNAME_MIN} characters")
+    if not _USERNAME.fullmatch(username):
+        raise ValidationError.of("username", "may contain only letters, digits, '_', '.' and '-'")
+    return username
+
+
+def normalize_name(value: str | None) -> str | None:
+    return optional_text("name", value, max_length=NAME_MAX)
+
+
+def check_password(value: str) -> None:
+    """Password policy; the password itself is never trimmed or echoed back."""
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValidationError.of("password", "must be text without NUL characters")
+    if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
+        raise ValidationError.of(
+            "password", f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long"
+        )
+    if len(value.encode("utf-8")) > PASSWORD_MAX_BYTES:
+        raise ValidationError.of("password", f"must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8")
+
+
+def check_sign_up(
+    *, email: str, password: str, username: str | None, name: str | None
+) -> tuple[str, str | None, str | None]:
+    """Validate every sign-up field at once; returns the normalised email, username and name."""
+    checks = Checks()
+    clean_email = checks.run(normalize_email, email, "")
+    clean_username = checks.run(normalize_username, username, None)
+    clean_name = checks.run(normalize_name, name, None)
+    checks.run(check_password, password, None)
+    checks.raise_if_any()
+    return clean_email, clean_username, clean_name
+
+
+def new_user(
+    *, email: str, username: str | None, name: str | None, password_hash: str, now: datetime
+) -> User:
+    """A fresh, active, unverified user from already-normalised fields."""
+    return User(
+        id=uuid4(),
+        email=email,
+        username=username,
+        password_hash=password_hash,
+        name=name,
+        is_active=True,
+        email_verified=False,
+        created_at=now,
+        updated_at=now,
+    )

@@ -1,0 +1,98 @@
+"""Errors raised by `todo_core`: one root, a small tree, user-safe messages.
+
+```
+TodoError
+├── ValidationError(errors)            input breaks a rule; `errors` lists every failing field
+├── AuthenticationFailed               wrong credentials, unknown or inactive user
+├── Forbidden                          the acting user is not the owner named in the request
+├── NotFound(resource)                 e.g. "task", "user" (also for another user's task)
+├── Conflict                           the change clashes with stored state
+│   ├── DuplicateAccount(field)        email or username already taken
+│   └── VersionMismatch(current_version)  expected version is stale (HTTP: 412)
+└── StorageError                       an adapter wrapped a driver error (`raise ... from e`)
+    └── StorageUnavailable             the database cannot be reached (HTTP: 503)
+```
+
+`str(error)` is always safe to show to a client: it never contains SQL, driver text or
+secrets. Context travels as attributes (`error.resource`, `error.current_version`, ...), so
+callers never parse messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class TodoError(Exception):
+    """Root of every error `todo_core` raises on purpose."""
+
+    default_message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class ValidationError(TodoError):
+    default_message = "The input is invalid."
+
+    def __init__(self, errors: Iterable[FieldError]) -> None:
+        self.errors: list[FieldError] = list(errors)
+        super().__init__("; ".join(map(str, self.errors)) or None)
+
+    @classmethod
+    def of(cls, field: str, message: str) -> ValidationError:
+        """Shorthand for the common single-field case."""
+        return cls([FieldError(field, message)])
+
+
+class AuthenticationFailed(TodoError):  # noqa: N818 (names read as HTTP outcomes)
+    # One message for every cause, so a caller cannot probe which accounts exist.
+    default_message = "Incorrect login or password."
+
+
+class Forbidden(TodoError):  # noqa: N818 (names read as HTTP outcomes)
+    default_message = "You may only act on your own data."
+
+
+class NotFound(TodoError):  # noqa: N818 (names read as HTTP outcomes)
+    def __init__(self, resource: str) -> None:
+        self.resource = resource
+        super().__init__(f"The {resource} does not exist.")
+
+
+class Conflict(TodoError):  # noqa: N818 (names read as HTTP outcomes)
+    default_message = "The change conflicts with the stored data."
+
+
+class DuplicateAccount(Conflict):
+    def __init__(self, field: str) -> None:
+        self.field = field
+        super().__init__(f"An account with this {field} already exists.")
+
+
+class VersionMismatch(Conflict):
+    def __init__(self, current_version: int) -> None:
+        self.current_version = current_version
+        super().__init__(
+            f"The task was changed in the meantime (current version {current_version}); "
+            "reload it and try again."
+        )
+
+
+class StorageError(TodoError):
+    default_message = "The data store failed to complete the request."
+
+
+class StorageUnavailable(StorageError):  # noqa: N818 (names read as HTTP outcomes)
+    default_message = "The database is unavailable; try again shortly."

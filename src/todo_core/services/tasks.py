@@ -1,0 +1,152 @@
+"""Tasks: each operation opens a unit of work, loads, checks, changes and commits.
+
+Ownership is checked here, once: an actor may only act on their own tasks (`Forbidden`), and
+a task of someone else is reported as missing (`NotFound`), so nothing about it leaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from todo_core.domain.lifecycle import follow_up, new_task
+from todo_core.domain.queries import TaskPage, TaskQuery
+from todo_core.domain.tasks import Priority, Task
+from todo_core.errors import Forbidden, NotFound, VersionMismatch
+from todo_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from todo_core.services.changes import UNSET, TaskChanges, apply_changes
+
+
+@dataclass(frozen=True)
+class TaskUpdate:
+    task: Task
+    next_occurrence: Task | None  # the follow-up created by completing a recurring task
+
+
+def _check_owner(actor_id: UUID, owner_id: UUID) -> None:
+    if actor_id != owner_id:
+        raise Forbidden()
+
+
+class TaskService:
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def create(
+        self,
+        *,
+        actor_id: UUID,
+        owner_id: UUID,
+        title: str,
+        description: str | None = None,
+        priority: str | Priority | None = None,
+        due_date: datetime | None = None,
+        tags: Iterable[str] = (),
+        recurrence: str | None = None,
+    ) -> Task:
+        _check_owner(actor_id, owner_id)
+        task = new_task(
+            user_id=owner_id,
+            title=title,
+            description=description,
+            priority=priority,
+            due_date=due_date,
+            tags=tags,
+            recurrence=recurrence,
+            now=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            await uow.tasks.add(task)
+            await uow.commit()
+        return task
+
+    async def get(self, *, actor_id: UUID, owner_id: UUID, task_id: UUID) -> Task:
+        _check_owner(actor_id, owner_id)
+        async with self._uow() as uow:
+            return await _load(uow, owner_id, task_id, None)
+
+    async def list(self, *, actor_id: UUID, owner_id: UUID, query: TaskQuery) -> TaskPage:
+        _check_owner(actor_id, owner_id)
+        async with self._uow() as uow:
+            return await uow.tasks.list(user_id=owner_id, query=query, now=self._clock.now())
+
+    async def update(
+        self,
+        *,
+        actor_id: UUID,
+        owner_id: UUID,
+        task_id: UUID,
+        changes: TaskChanges,
+        expected_version: int | None = None,
+    ) -> TaskUpdate:
+        """Apply `changes`; `completed` true/false completes or reopens (never a toggle)."""
+        _check_owner(actor_id, owner_id)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            task = await _load(uow, owner_id, task_id, expected_version)
+            loaded_version = task.version
+            following = _apply(task, changes, now)
+            if task.version != loaded_version:  # touched: see todo_core.domain.tasks
+                await uow.tasks.update(task, expected_version=loaded_version)
+            if following is not None:
+                await uow.tasks.add(following)
+            await uow.commit()
+        return TaskUpdate(task, following)
+
+    async def complete(
+        self, *, actor_id: UUID, owner_id: UUID, task_id: UUID, expected_version: int | None = None
+    ) -> TaskUpdate:
+        """Idempotent: completing a completed task changes nothing and creates no follow-up."""
+        return await self.update(
+            actor_id=actor_id,
+            owner_id=owner_id,
+            task_id=task_id,
+            changes=TaskChanges(completed=True),
+            expected_version=expected_version,
+        )
+
+    async def reopen(
+        self, *, actor_id: UUID, owner_id: UUID, task_id: UUID, expected_version: int | None = None
+    ) -> TaskUpdate:
+        return await self.update(
+            actor_id=actor_id,
+            owner_id=owner_id,
+            task_id=task_id,
+            changes=TaskChanges(completed=False),
+            expected_version=expected_version,
+        )
+
+    async def delete(
+        self, *, actor_id: UUID, owner_id: UUID, task_id: UUID, expected_version: int | None = None
+    ) -> None:
+        _check_owner(actor_id, owner_id)
+        async with self._uow() as uow:
+            await _load(uow, owner_id, task_id, expected_version)
+            await uow.tasks.delete(user_id=owner_id, task_id=task_id)
+            await uow.commit()
+
+
+async def _load(uow: UnitOfWork, owner_id: UUID, task_id: UUID, expected: int | None) -> Task:
+    """The owner's task, at the version the caller last saw if they name one."""
+    task = await uow.tasks.get(user_id=owner_id, task_id=task_id)
+    if task is None:
+        raise NotFound("task")
+    if expected is not None and expected != task.version:
+        raise VersionMismatch(task.version)
+    return task
+
+
+def _apply(task: Task, changes: TaskChanges, now: datetime) -> Task | None:
+    """Fields first, then completion, so a follow-up inherits the new fields and due date."""
+    apply_changes(task, changes, now)
+    if changes.completed is True and task.complete(now):
+        return follow_up(task, now)
+    if changes.completed is False:
+        task.reopen(now)
+    return None
+
+
+__all__ = ["UNSET", "TaskChanges", "TaskService", "TaskUpdate"]
