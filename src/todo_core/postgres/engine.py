@@ -45,6 +45,7 @@ def create_engine(url: URL, options: EngineOptions | None = None) -> AsyncEngine
         pool_recycle=options.pool_recycle,
         pool_pre_ping=options.pool_pre_ping,
         echo=options.echo,
+        hide_parameters=True,  # SQL logs and errors never carry values (password hashes)
         connect_args=_connect_args(url, options, pooled=pooled),
     )
     if pooled:

@@ -104,9 +104,7 @@ class TaskRow(_Row, table=True):
     completed: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
     )
-    completed_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True))
-    )
+    completed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     priority: str = Field(
         default="medium",
         sa_column=Column(

@@ -1,0 +1,162 @@
+"""The `todo` command: serve the API, run it locally on a throwaway database, manage the schema.
+
+todo serve [--host H] [--port P] [--workers N]   production-style; needs DATABASE_URL
+todo dev [--port P] [--no-seed]                   embedded PostgreSQL when DATABASE_URL is unset
+todo db upgrade [REV] | downgrade [REV] | current | tables | seed
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from pydantic import ValidationError as SettingsValidationError
+
+from todo_api import bootstrap
+from todo_api.settings import Settings, SettingsError
+
+
+class CommandError(Exception):
+    """Ends the command with a one-line message and exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except CommandError as error:
+        print(f"todo: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="todo", description="The todo backend.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API (needs DATABASE_URL)")
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server's job
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    dev = commands.add_parser("dev", help="run the API locally, on a throwaway database")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--no-seed", dest="seed", action="store_false")
+    dev.set_defaults(run=_dev)
+
+    db = commands.add_parser("db", help="manage the database").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    up = db.add_parser("upgrade", help="migrate to REV (default: head)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(run=_with_settings(lambda s, a: bootstrap.upgrade(s, a.revision), "upgraded"))
+    down = db.add_parser("downgrade", help="migrate down to REV (default: one step)")
+    down.add_argument("revision", nargs="?", default="-1")
+    down.set_defaults(
+        run=_with_settings(lambda s, a: bootstrap.downgrade(s, a.revision), "downgraded")
+    )
+    db.add_parser("current", help="show the revision").set_defaults(run=_current)
+    db.add_parser("tables", help="tables, columns, row counts").set_defaults(run=_tables)
+    db.add_parser("seed", help="add the development data").set_defaults(run=_seed)
+    return parser
+
+
+def _settings() -> Settings:
+    try:
+        return bootstrap.load_settings()
+    except SettingsValidationError as error:
+        first = error.errors(include_input=False, include_url=False)[0]
+        field = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        raise CommandError(f"{field} is invalid: {first['msg']}") from None
+    except (SettingsError, bootstrap.DatabaseUrlError) as error:
+        raise CommandError(str(error)) from None
+
+
+def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    try:
+        return asyncio.run(coroutine)
+    except bootstrap.TodoError as error:
+        raise CommandError(str(error)) from None
+
+
+def _with_settings(
+    action: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, Any]], done: str
+) -> Callable[[argparse.Namespace], None]:
+    def run(args: argparse.Namespace) -> None:
+        _run(action(_settings(), args))
+        print(f"todo: {done}")
+
+    return run
+
+
+def _serve(args: argparse.Namespace) -> None:
+    _settings()  # a bad configuration stops here, in one line, before uvicorn starts
+    _uvicorn(host=args.host, port=args.port, workers=args.workers)
+
+
+def _uvicorn(*, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "todo_api.bootstrap:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        server_header=False,
+        timeout_graceful_shutdown=20,
+    )
+
+
+def _dev(args: argparse.Namespace) -> None:
+    if os.environ.get("DATABASE_URL"):
+        _serve_dev(args)
+        return
+    with bootstrap.embedded_database() as url:
+        os.environ["DATABASE_URL"] = url
+        print("todo: started a throwaway PostgreSQL (deleted on exit)")
+        _serve_dev(args)
+
+
+def _serve_dev(args: argparse.Namespace) -> None:
+    os.environ.setdefault("ENVIRONMENT", "development")
+    settings = _settings()
+    _run(bootstrap.upgrade(settings))
+    if args.seed:
+        _run(bootstrap.seed(settings))
+    print(f"todo: API on http://{args.host}:{args.port}  docs: http://{args.host}:{args.port}/docs")
+    _uvicorn(host=args.host, port=args.port)
+
+
+def _current(_: argparse.Namespace) -> None:
+    current, head = _run(bootstrap.current(_settings()))
+    state = "up to date" if current == head else "behind"
+    print(f"current: {current or '(none)'}\nhead:    {head}\nstate:   {state}")
+
+
+def _tables(_: argparse.Namespace) -> None:
+    settings = _settings()
+    overview = _run(bootstrap.tables(settings))
+    current, _head = _run(bootstrap.current(settings))
+    for name, columns, rows in overview:
+        print(f"{name} ({rows} rows)")
+        for column, type_ in columns:
+            print(f"    {column:<16} {type_}")
+    print(f"migration revision: {current or '(none)'}")
+
+
+def _seed(_: argparse.Namespace) -> None:
+    created = _run(bootstrap.seed(_settings()))
+    print(f"todo: seed {'added ' + str(created) + ' rows' if created else 'changed nothing'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""What the HTTP layer is given: service interfaces only, never an engine or a session."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from todo_api.tokens import TokenService
+from todo_core import AccountService, HealthProbe, TaskService
+
+
+async def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    accounts: AccountService
+    tasks: TaskService
+    health: HealthProbe
+    tokens: TokenService
+    startup: Callable[[], Awaitable[None]] = _nothing
+    shutdown: Callable[[], Awaitable[None]] = _nothing

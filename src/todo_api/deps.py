@@ -1,0 +1,36 @@
+"""Dependency aliases, so route functions read as what they need."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from todo_api.container import Services
+from todo_core import AuthenticationFailed, User
+
+LOGIN_PATH = "/api/v1/auth/login"
+
+# auto_error=False: a missing token becomes our own 401 problem, not FastAPI's plain one.
+_bearer = OAuth2PasswordBearer(tokenUrl=LOGIN_PATH, auto_error=False)
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+async def _current_user(
+    services: ServicesDep, token: Annotated[str | None, Depends(_bearer)]
+) -> User:
+    if not token:
+        raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>`.")
+    user_id = await services.tokens.subject(token)
+    return await services.accounts.get_active_user(user_id=user_id)
+
+
+CurrentUser = Annotated[User, Depends(_current_user)]

@@ -1,0 +1,89 @@
+"""The one settings class: environment variables, then an optional `.env`, then defaults.
+
+Secrets are `SecretStr` so they never show in a repr or a log. The database URL is kept raw
+here and normalised by the composition root, which owns the adapter; `check()` refuses what
+must not start.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "your-secret-key-here", "jwt-secret"}
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """A setting stops the start; the message names it and never holds its value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    environment: Environment = Environment.DEVELOPMENT
+    log_level: str | None = None  # default: DEBUG in development, WARNING in production
+
+    database_url: SecretStr | None = None
+    migration_database_url: SecretStr | None = None  # default: DATABASE_URL's direct endpoint
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_max_overflow: int = Field(default=10, ge=0, le=100)
+    db_pool_timeout: float = Field(default=30.0, gt=0)
+    db_pool_recycle: int = Field(default=3600, ge=-1)
+    db_pool_pre_ping: bool = True
+    db_connect_timeout: int = Field(default=10, ge=1)
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    db_pooled: bool | None = None  # None: detect Neon's `-pooler` host
+    db_connect_attempts: int | None = Field(default=None, ge=1)  # default: 5 prod, 1 dev
+    db_echo: bool = False
+
+    jwt_secret: SecretStr | None = None
+    password_hash_rounds: int = Field(default=12, ge=4, le=16)  # bcrypt cost factor
+    jwt_expire_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    jwt_issuer: str = "todo"
+    jwks_url: str | None = None  # an external identity provider's JWKS, e.g. Better Auth's
+    jwks_issuer: str | None = None
+    jwks_audience: str | None = None
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    login_attempts_per_minute: int = Field(default=10, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # CORS_ORIGINS=https://a.example,https://b.example
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    def check(self) -> None:
+        """Refuse a start that would be unsafe: weak secrets in production, wildcard CORS
+        with credentials."""
+        if self.is_production:
+            _check_secret(self.jwt_secret)
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise SettingsError("CORS_ORIGINS may not contain '*' when credentials are allowed")
+
+
+def _check_secret(secret: SecretStr | None) -> None:
+    value = secret.get_secret_value() if secret else ""
+    if not value:
+        raise SettingsError("JWT_SECRET is not set; production needs one of 32+ random characters")
+    if len(value) < MIN_SECRET_LENGTH or value.lower() in _PLACEHOLDER_SECRETS:
+        raise SettingsError("JWT_SECRET is too weak; use at least 32 random characters")
+    if len(set(value)) < 8:
+        raise SettingsError("JWT_SECRET is too weak: it repeats too few characters")

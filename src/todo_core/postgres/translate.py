@@ -1,0 +1,49 @@
+"""Driver and pool errors in, core errors out (`raise ... from`), so nothing from psycopg or
+SQLAlchemy ever crosses the adapter's edge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from sqlalchemy import exc
+
+from todo_core.errors import DuplicateAccount, StorageError, StorageUnavailable
+
+_UNIQUE_VIOLATION = "23505"
+_ACCOUNT_FIELDS = {"uq_users_email": "email", "uq_users_username": "username"}
+# Connection-level SQLSTATE classes: 08 connection exception, 57 operator intervention
+# (57P01 admin shutdown is what a suspending Neon compute sends), 53 insufficient resources.
+_UNAVAILABLE_CLASSES = ("08", "57", "53")
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    try:
+        yield
+    except exc.IntegrityError as error:
+        raise _integrity(error) from error
+    except (exc.TimeoutError, exc.DisconnectionError, exc.InterfaceError) as error:
+        raise StorageUnavailable() from error
+    except exc.DBAPIError as error:
+        if error.connection_invalidated or _is_unavailable(error.orig):
+            raise StorageUnavailable() from error
+        raise StorageError() from error
+    except (OSError, psycopg.OperationalError) as error:
+        raise StorageUnavailable() from error
+
+
+def _integrity(error: exc.IntegrityError) -> Exception:
+    diag = getattr(error.orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None)
+    if getattr(error.orig, "sqlstate", None) == _UNIQUE_VIOLATION and constraint in _ACCOUNT_FIELDS:
+        return DuplicateAccount(_ACCOUNT_FIELDS[constraint])
+    return StorageError()
+
+
+def _is_unavailable(original: BaseException | None) -> bool:
+    if isinstance(original, psycopg.OperationalError):
+        return True
+    sqlstate = getattr(original, "sqlstate", None) or ""
+    return sqlstate.startswith(_UNAVAILABLE_CLASSES)

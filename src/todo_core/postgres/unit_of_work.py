@@ -1,0 +1,59 @@
+"""The unit of work on one pooled connection: committed only when told, rolled back otherwise,
+and the connection always goes back to the pool."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from todo_core.postgres.repositories import PostgresTaskRepository, PostgresUserRepository
+from todo_core.postgres.translate import storage_errors
+
+
+class PostgresUnitOfWork:
+    users: PostgresUserRepository
+    tasks: PostgresTaskRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        with storage_errors():
+            self._connection = await self._engine.connect()
+        self.users = PostgresUserRepository(self._connection)
+        self.tasks = PostgresTaskRepository(self._connection)
+        return self
+
+    async def commit(self) -> None:
+        assert self._connection is not None, "commit() outside `async with`"
+        with storage_errors():
+            await self._connection.commit()
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            await connection.rollback()  # a no-op after commit()
+        except Exception:  # noqa: S110 - the connection is discarded below either way
+            pass
+        finally:
+            await connection.close()
+
+
+class PostgresUnitOfWorkFactory:
+    """`UnitOfWorkFactory` for the services: each call opens a fresh unit of work."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    def __call__(self) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self._engine)
