@@ -95,7 +95,9 @@ def build_services(settings: Settings, *, engine: AsyncEngine | None = None) -> 
     clock = SystemClock()
     uow = PostgresUnitOfWorkFactory(engine)
     return Services(
-        accounts=AccountService(uow=uow, hasher=BcryptPasswordHasher(rounds=settings.password_hash_rounds), clock=clock),
+        accounts=AccountService(
+            uow=uow, hasher=BcryptPasswordHasher(rounds=settings.password_hash_rounds), clock=clock
+        ),
         tasks=TaskService(uow=uow, clock=clock),
         health=PostgresHealthProbe(engine, head=migrate.head_revision()),
         tokens=_token_service(settings, clock),

@@ -21,7 +21,7 @@ _SECURITY_HEADERS = [
 ]
 
 
-class _BodyTooLarge(Exception):
+class _BodyTooLargeError(Exception):
     pass
 
 
@@ -45,7 +45,7 @@ class BodyLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                raise _BodyTooLarge
+                raise _BodyTooLargeError
             return message
 
         started = False
@@ -57,7 +57,7 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted, tracking_send)
-        except _BodyTooLarge:
+        except _BodyTooLargeError:
             if not started:
                 await _too_large(scope, send, self.max_bytes)
 

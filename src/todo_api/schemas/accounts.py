@@ -32,5 +32,5 @@ class UserPublic(BaseModel):
 
 class AccessToken(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
     expires_in: int = Field(description="Seconds until the token expires")

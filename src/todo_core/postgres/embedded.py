@@ -22,7 +22,7 @@ def embedded_postgres() -> Iterator[URL]:
     import pgserver  # imported here: only development and tests need it
 
     data_dir = Path(tempfile.mkdtemp(prefix="todo-pg-"))
-    server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    server = pgserver.get_server(data_dir, cleanup_mode="delete")  # type: ignore[attr-defined]
     try:
         info = server.get_postmaster_info()
         yield URL.create(

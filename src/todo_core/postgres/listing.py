@@ -17,6 +17,7 @@ from sqlalchemy import ARRAY, Select, Table, Text, and_, cast, false, not_, or_,
 
 from todo_core.domain.pagination import PageCursor
 from todo_core.domain.queries import SortField, TaskQuery
+from todo_core.domain.tasks import Priority
 
 _LIKE_ESCAPE = "\\"
 
@@ -49,7 +50,7 @@ def _after(table: Table, column: Any, cursor: PageCursor, *, descending: bool) -
 
 def _key_value(cursor: PageCursor) -> Any:
     key = cursor.key
-    return key.value if hasattr(key, "value") else key
+    return key.value if isinstance(key, Priority) else key
 
 
 def _filters(table: Table, query: TaskQuery, now: datetime) -> list[Any]:

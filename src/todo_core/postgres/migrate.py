@@ -52,7 +52,8 @@ async def current_revision(url: URL) -> str | None:
             exists = await connection.scalar(text("SELECT to_regclass('alembic_version')"))
             if exists is None:
                 return None
-            return await connection.scalar(text("SELECT version_num FROM alembic_version"))
+            revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+            return None if revision is None else str(revision)
     finally:
         await engine.dispose()
 

@@ -22,11 +22,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Uuid,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlmodel import Field, SQLModel
 
 PRIORITIES = ("low", "medium", "high")
@@ -45,8 +45,8 @@ class _Row(SQLModel):
     metadata = metadata
 
 
-def _timestamp(**kwargs: object) -> Column[datetime]:
-    return Column(DateTime(timezone=True), nullable=False, server_default=func.now(), **kwargs)
+def _timestamp() -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class UserRow(_Row, table=True):
@@ -55,7 +55,7 @@ class UserRow(_Row, table=True):
         CheckConstraint("email = lower(btrim(email))", name="ck_users_email_normalised"),
     )
 
-    id: UUID = Field(sa_column=Column(PgUUID(as_uuid=True), primary_key=True))
+    id: UUID = Field(sa_column=Column(Uuid(), primary_key=True))
     email: str = Field(
         sa_column=Column(String(320), nullable=False, unique=True),
     )
@@ -91,10 +91,10 @@ class TaskRow(_Row, table=True):
         Index("ix_tasks_tags", "tags", postgresql_using="gin"),
     )
 
-    id: UUID = Field(sa_column=Column(PgUUID(as_uuid=True), primary_key=True))
+    id: UUID = Field(sa_column=Column(Uuid(), primary_key=True))
     user_id: UUID = Field(
         sa_column=Column(
-            PgUUID(as_uuid=True),
+            Uuid(),
             ForeignKey("users.id", ondelete="CASCADE", name="fk_tasks_user_id_users"),
             nullable=False,
         )

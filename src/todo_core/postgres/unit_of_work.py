@@ -8,13 +8,14 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from todo_core.ports import TaskRepository, UserRepository
 from todo_core.postgres.repositories import PostgresTaskRepository, PostgresUserRepository
 from todo_core.postgres.translate import storage_errors
 
 
 class PostgresUnitOfWork:
-    users: PostgresUserRepository
-    tasks: PostgresTaskRepository
+    users: UserRepository
+    tasks: TaskRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
