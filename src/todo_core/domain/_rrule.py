@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from dateutil import rrule as rr
@@ -55,10 +55,14 @@ class Rule:
             parts.append(f"UNTIL={self.until:%Y%m%dT%H%M%SZ}")
         return ";".join(parts)
 
-    def series(self, start: datetime, horizon: datetime) -> rr.rrule:
-        """dateutil's rrule from `start`, without COUNT (callers count), ending by `horizon`."""
+    def series(self, start: datetime, offset: timedelta) -> rr.rrule:
+        """dateutil's rrule from `start`, without COUNT (callers count), with UNTIL moved by
+        `offset` like `start` was (see `recurrence._offset`)."""
         days = [rr.weekday(_DAYS.index(day), n or None) for n, day in self.byday]
-        until = horizon if self.until is None else min(self.until, horizon)
+        try:
+            until = None if self.until is None else self.until + offset
+        except OverflowError:  # beyond year 9999, where dateutil stops anyway
+            until = None
         return rr.rrule(
             _FREQUENCIES[self.freq],
             dtstart=start,

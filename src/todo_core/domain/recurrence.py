@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from math import gcd
 
-from todo_core.domain._rrule import parse_rule
+from todo_core.domain._rrule import Rule, parse_rule
 
-# The Gregorian calendar repeats every 400 years, so a rule silent for 400 * INTERVAL years
-# (e.g. BYDAY=5MO;BYMONTHDAY=1) is silent forever; this bound keeps such rules cheap.
-_CALENDAR_CYCLE = timedelta(days=146_097)
+# 400 Gregorian years: dates and weekdays repeat exactly, so moving a search by whole cycles
+# changes nothing but where it ends. The cycle counted in each frequency's periods:
+_CYCLE, _CYCLE_YEARS = timedelta(days=146_097), 400
+_PERIODS_PER_CYCLE = {"DAILY": 146_097, "WEEKLY": 20_871, "MONTHLY": 4_800, "YEARLY": 400}
 
 
 def parse_recurrence(text: str) -> str:
@@ -33,19 +35,31 @@ def next_occurrence(rule: str, *, due: datetime, now: datetime) -> tuple[datetim
     """
     parsed = parse_rule(rule)
     due, now = due.astimezone(UTC), now.astimezone(UTC)
-    # dateutil drops microseconds from DTSTART; work on whole seconds and add them back.
-    shift = timedelta(microseconds=due.microsecond)
-    start = due - shift
-    try:
-        horizon = max(due, now) + _CALENDAR_CYCLE * parsed.interval
-    except OverflowError:
-        horizon = datetime.max.replace(tzinfo=UTC)
-    series = parsed.series(start, horizon)
+    micro = timedelta(microseconds=due.microsecond)  # dateutil drops them from DTSTART
+    start = due - micro
+    offset = _offset(parsed, start, max(due, now))
+    series = parsed.series(start + offset, offset)
     if parsed.count is None:
-        found = series.after(max(due, now) - shift, inc=False)
-        return None if found is None else (found + shift, str(parsed))
-    later = series.xafter(start, count=parsed.count - 1, inc=False)
+        found = series.after(max(due, now) - micro + offset, inc=False)
+        return None if found is None else (found - offset + micro, str(parsed))
+    later = series.xafter(start + offset, count=parsed.count - 1, inc=False)
     for consumed, occurrence in enumerate(later, start=1):
-        if occurrence + shift > now:
-            return occurrence + shift, str(replace(parsed, count=parsed.count - consumed))
+        if occurrence - offset + micro > now:
+            return occurrence - offset + micro, str(replace(parsed, count=parsed.count - consumed))
     return None
+
+
+def _offset(rule: Rule, start: datetime, threshold: datetime) -> timedelta:
+    """Whole cycles to move the search by, so that dateutil's own end (the year 9999) falls
+    one full cycle of the rule's periods after `threshold`, or as late as the calendar allows.
+
+    dateutil only gives up on a rule that never fires again (BYDAY=5MO;BYMONTHDAY=1, or
+    DAILY;INTERVAL=7;BYDAY=TU from a Monday) at the year 9999, which takes seconds. Stepping by
+    INTERVAL, the periods repeat their calendar after lcm(INTERVAL, cycle) periods; a rule silent
+    for that long stays silent, so ending the search there loses nothing and keeps it cheap.
+    """
+    periods = _PERIODS_PER_CYCLE[rule.freq]
+    years = _CYCLE_YEARS * rule.interval // gcd(rule.interval, periods)
+    room = datetime.max.year - threshold.year - years
+    cycles = max(room // _CYCLE_YEARS, -((start.year - 1) // _CYCLE_YEARS))
+    return _CYCLE * cycles

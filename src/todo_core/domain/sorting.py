@@ -69,6 +69,10 @@ class TaskSort:
         value: SortKey = getattr(task, self.field.value)
         return value
 
+    def compare_tasks(self, a: Task, b: Task) -> int:
+        """-1, 0 or 1 as task a sorts before, with or after task b."""
+        return self.compare(self.key_of(a), a.id, self.key_of(b), b.id)
+
     def compare(self, a_key: SortKey, a_id: UUID, b_key: SortKey, b_id: UUID) -> int:
         """-1, 0 or 1 as row a sorts before, with or after row b."""
         if (a_key is None) != (b_key is None):

@@ -1,0 +1,183 @@
+"""In-memory fakes of the ports, shipped with the library for tests of code built on it.
+
+`InMemoryStore` plays the database; each `InMemoryUnitOfWork` works on a private copy of it and
+replays its writes onto the store on commit (re-checking uniqueness and versions there), so
+uncommitted work vanishes on exit, as a rolled-back transaction would. Listing uses the
+domain's own filter, order and cursor rules, the same ones the PostgreSQL adapter implements.
+A test double, not a database: the application itself always runs on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import cmp_to_key
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from todo_core.domain.queries import TaskPage, TaskQuery
+from todo_core.domain.tasks import Task
+from todo_core.domain.users import User
+from todo_core.errors import (
+    DuplicateAccount,
+    NotFound,
+    StorageError,
+    StorageUnavailable,
+    VersionMismatch,
+)
+
+__all__ = ["FixedClock", "InMemoryStore", "InMemoryUnitOfWork"]
+
+
+class FixedClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+
+@dataclass
+class _Tables:
+    # Entities are rebuilt with `replace` on every way in and out, as an adapter maps rows:
+    # callers never share objects with the store.
+    users: dict[UUID, User] = field(default_factory=dict)
+    tasks: dict[UUID, Task] = field(default_factory=dict)
+
+    def copy(self) -> _Tables:
+        return _Tables(dict(self.users), dict(self.tasks))
+
+    def add_user(self, user: User) -> None:
+        for other in self.users.values():
+            if other.email == user.email:
+                raise DuplicateAccount("email")
+            if user.username is not None and other.username == user.username:
+                raise DuplicateAccount("username")
+        self.users[user.id] = replace(user)
+
+    def add_task(self, task: Task) -> None:
+        if task.user_id not in self.users or task.id in self.tasks:
+            raise StorageError()  # a foreign key or primary key violation in a real database
+        self.tasks[task.id] = replace(task)
+
+    def update_task(self, task: Task, expected_version: int) -> None:
+        stored = self.tasks.get(task.id)
+        if stored is None or stored.user_id != task.user_id:
+            raise NotFound("task")
+        if stored.version != expected_version:
+            raise VersionMismatch(stored.version)
+        self.tasks[task.id] = replace(task)
+
+    def delete_task(self, user_id: UUID, task_id: UUID) -> None:
+        stored = self.tasks.get(task_id)
+        if stored is not None and stored.user_id == user_id:
+            del self.tasks[task_id]
+
+
+class InMemoryStore:
+    """The shared "database". Set `unavailable` to make every unit of work fail to start."""
+
+    def __init__(self) -> None:
+        self.tables = _Tables()
+        self.unavailable = False
+        self.commits = 0
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        """Pass this bound method as a service's `uow` factory."""
+        return InMemoryUnitOfWork(self)
+
+
+class InMemoryUnitOfWork:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._tables: _Tables | None = None
+        self._writes: list[Callable[[_Tables], None]] = []
+        self.users = _Users(self)
+        self.tasks = _Tasks(self)
+
+    async def __aenter__(self) -> Self:
+        if self._store.unavailable:
+            raise StorageUnavailable()
+        self._tables, self._writes = self._store.tables.copy(), []
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._tables, self._writes = None, []  # anything not committed is dropped
+
+    async def commit(self) -> None:
+        tables = self._store.tables.copy()
+        for write in self._writes:
+            write(tables)  # replayed, so a concurrent commit's changes are checked against
+        self._store.tables, self._writes = tables, []
+        self._store.commits += 1
+
+    def read(self) -> _Tables:
+        if self._tables is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        return self._tables
+
+    def write(self, change: Callable[[_Tables], None]) -> None:
+        change(self.read())  # fail now, as a database statement would
+        self._writes.append(change)
+
+
+class _Users:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    async def add(self, user: User) -> None:
+        user = replace(user)
+        self._uow.write(lambda tables: tables.add_user(user))
+
+    async def get(self, user_id: UUID) -> User | None:
+        user = self._uow.read().users.get(user_id)
+        return None if user is None else replace(user)
+
+    async def get_by_login(self, login: str) -> User | None:
+        key = "email" if "@" in login else "username"
+        users = self._uow.read().users.values()
+        return next((replace(u) for u in users if getattr(u, key) == login), None)
+
+
+class _Tasks:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    async def add(self, task: Task) -> None:
+        task = replace(task)
+        self._uow.write(lambda tables: tables.add_task(task))
+
+    async def get(self, *, user_id: UUID, task_id: UUID) -> Task | None:
+        task = self._uow.read().tasks.get(task_id)
+        return replace(task) if task is not None and task.user_id == user_id else None
+
+    async def update(self, task: Task, *, expected_version: int) -> None:
+        task = replace(task)
+        self._uow.write(lambda tables: tables.update_task(task, expected_version))
+
+    async def delete(self, *, user_id: UUID, task_id: UUID) -> None:
+        self._uow.write(lambda tables: tables.delete_task(user_id, task_id))
+
+    async def list(self, *, user_id: UUID, query: TaskQuery, now: datetime) -> TaskPage:
+        cursor, sort = query.cursor, query.sort
+        rows = [
+            task
+            for task in self._uow.read().tasks.values()
+            if task.user_id == user_id
+            and query.matches(task, now)
+            and (cursor is None or cursor.admits(task))
+        ]
+        rows.sort(key=cmp_to_key(sort.compare_tasks))
+        return TaskPage.from_rows([replace(t) for t in rows[: query.limit + 1]], query)
