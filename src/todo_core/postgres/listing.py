@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, Select, Table, Text, and_, cast, false, not_, or_, select, tuple_
+from sqlalchemy import ARRAY, Select, Table, Text, and_, cast, false, literal, not_, or_, select, tuple_
 
 from todo_core.domain.pagination import PageCursor
 from todo_core.domain.queries import SortField, TaskQuery
@@ -37,9 +37,11 @@ def page_statement(table: Table, *, user_id: UUID, query: TaskQuery, now: dateti
 
 
 def _after(table: Table, column: Any, cursor: PageCursor, *, descending: bool) -> Any:
-    key, last_id = _key_value(cursor), cursor.id
+    # Typed binds: a bare string would compare as varchar, and enum > varchar has no operator.
+    key = literal(_key_value(cursor), type_=column.type)
+    last_id = literal(cursor.id, type_=table.c.id.type)
     id_after = table.c.id < last_id if descending else table.c.id > last_id
-    if key is None:  # the previous page ended among the NULLs, which come last
+    if cursor.key is None:  # the previous page ended among the NULLs, which come last
         return and_(column.is_(None), id_after)
     if descending:
         after = tuple_(column, table.c.id) < tuple_(key, last_id)
