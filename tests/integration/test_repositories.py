@@ -174,6 +174,6 @@ async def test_the_database_enforces_completed_at_and_tag_limits(engine: AsyncEn
         with pytest.raises(Exception, match="ck_tasks_completed_at_matches"):
             async with engine.begin() as connection:
                 await connection.execute(
-                    text(f"INSERT INTO tasks (id, user_id, title, {values}"),  # noqa: S608
+                    text(f"INSERT INTO tasks (id, user_id, title, {values}"),
                     {"id": uuid4(), "user": user_id},
                 )

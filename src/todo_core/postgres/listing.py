@@ -13,7 +13,20 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, Select, Table, Text, and_, cast, false, literal, not_, or_, select, tuple_
+from sqlalchemy import (
+    ARRAY,
+    Select,
+    Table,
+    Text,
+    and_,
+    cast,
+    false,
+    literal,
+    not_,
+    or_,
+    select,
+    tuple_,
+)
 
 from todo_core.domain.pagination import PageCursor
 from todo_core.domain.queries import SortField, TaskQuery
