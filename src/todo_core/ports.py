@@ -69,8 +69,11 @@ class TaskRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Leaving the `async with` block rolls back whatever was not committed."""
 
-    users: UserRepository
-    tasks: TaskRepository
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def tasks(self) -> TaskRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

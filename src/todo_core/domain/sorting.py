@@ -40,7 +40,7 @@ def _rank(key: SortKey) -> object:
 
 
 def _cmp(a: Any, b: Any) -> int:
-    return int(a > b) - int(a < b)
+    return 0 if a == b else 1 if a > b else -1
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,10 @@ class TaskSort:
 
     @classmethod
     def parse(cls, text: str) -> TaskSort:
-        """ "-created_at" is newest first; "+title" or "title" is A to Z."""
+        """Parse e.g. "-created_at" (newest first) or "title" / "+title" (A to Z)."""
         name = text.strip().lower() if isinstance(text, str) else ""
         descending = name.startswith("-")
-        name = name.lstrip("+-")
+        name = name[1:] if name[:1] in ("+", "-") else name
         try:
             return cls(_ALIASES.get(name) or SortField(name), descending)
         except ValueError:
