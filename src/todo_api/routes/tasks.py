@@ -150,6 +150,7 @@ async def update_task(
         expected_version=expected_version(if_match),
     )
     payload = task_body(result.task)
+    payload["next_occurrence"] = None
     headers = {"ETag": etag(result.task)}
     if result.next_occurrence is not None:
         payload["next_occurrence"] = task_body(result.next_occurrence)
