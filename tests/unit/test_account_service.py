@@ -75,6 +75,9 @@ async def test_authenticate_by_email_or_username(
         ("not an email@", PASSWORD),
         ("", ""),
         ("alice", "x" * 100),  # longer than bcrypt can check
+        ("ali\x00ce", PASSWORD),  # never reaches the database
+        ("x" * 100_000, PASSWORD),
+        ("alice", "pass\x00word"),
     ],
 )
 async def test_authenticate_fails_the_same_way(
@@ -129,3 +132,12 @@ async def test_get_active_user(accounts: AccountService, alice: User, store: InM
     with pytest.raises(AuthenticationFailed):
         await accounts.get_active_user(user_id=alice.id)
     assert (await accounts.get_user(user_id=alice.id)).is_active is False
+
+
+async def test_impossible_logins_never_reach_storage(
+    accounts: AccountService, store: InMemoryStore
+) -> None:
+    store.unavailable = True
+    for login in ("ali\x00ce", "a" * 51, "not an email@", "  "):
+        with pytest.raises(AuthenticationFailed):
+            await accounts.authenticate(login=login, password=PASSWORD)

@@ -79,6 +79,11 @@ def test_bad_tags_are_rejected(tags: list[str]) -> None:
     assert failing_fields(caught.value) == ["tags"]
 
 
+def test_no_tags() -> None:
+    assert normalize_tags(None) == ()
+    assert normalize_tags(iter([])) == ()
+
+
 def test_ten_character_tag_is_fine() -> None:
     assert normalize_tags([" TenLetters "]) == ("tenletters",)
 

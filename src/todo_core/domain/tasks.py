@@ -43,6 +43,13 @@ class Priority(StrEnum):
 
 @dataclass
 class Task:
+    """A todo item. Invariants: `completed_at` is set exactly when `completed`; a recurring task
+    has a due date; all times are aware UTC.
+
+    `_loaded_version` is bookkeeping for `touch`, not data: it is left out of `==` and `repr`
+    and reset on every construction (adapters build entities from rows; `replace` rebuilds).
+    """
+
     id: UUID
     user_id: UUID
     title: str
@@ -114,8 +121,13 @@ def normalize_priority(value: str | Priority | None) -> Priority:
     return Priority.MEDIUM if value is None else Priority.parse(value)
 
 
-def normalize_tags(values: Iterable[str]) -> tuple[str, ...]:
-    """Trimmed, lower-cased, de-duplicated in first-seen order; 1..10 chars each, at most 20."""
+def normalize_tags(values: Iterable[str] | None) -> tuple[str, ...]:
+    """Trimmed, lower-cased, de-duplicated in first-seen order; 1..10 chars each, at most 20.
+
+    None counts as no tags, so a JSON `null` clears them rather than failing.
+    """
+    if values is None:
+        return ()
     if isinstance(values, str):
         raise ValidationError.of("tags", "must be a list of strings")
     tags: dict[str, None] = {}  # a dict keeps first-seen order while removing duplicates

@@ -5,7 +5,13 @@ from __future__ import annotations
 import secrets
 from uuid import UUID
 
-from todo_core.domain.users import User, check_sign_up, new_user, normalize_email
+from todo_core.domain.users import (
+    User,
+    check_sign_up,
+    new_user,
+    normalize_email,
+    normalize_username,
+)
 from todo_core.errors import AuthenticationFailed, NotFound, ValidationError
 from todo_core.ports import Clock, PasswordHasher, UnitOfWorkFactory
 
@@ -40,8 +46,7 @@ class AccountService:
 
     async def authenticate(self, *, login: str, password: str) -> User:
         """The active user with this email or username and password; else AuthenticationFailed."""
-        async with self._uow() as uow:
-            user = await uow.users.get_by_login(_login_key(login))
+        user = await self._find(_login_key(login))
         if user is None or not user.is_active:
             # Spend the same bcrypt time as a real check, so timing does not reveal accounts.
             await self._hasher.verify(password, await self._decoy_hash())
@@ -65,6 +70,12 @@ class AccountService:
             raise AuthenticationFailed()
         return user
 
+    async def _find(self, login: str | None) -> User | None:
+        if login is None:  # cannot match any stored account: no need to ask the database
+            return None
+        async with self._uow() as uow:
+            return await uow.users.get_by_login(login)
+
     async def _decoy_hash(self) -> str:
         # Made by the configured hasher, so it costs exactly what a real user's hash costs.
         if self._dummy_hash is None:
@@ -72,12 +83,14 @@ class AccountService:
         return self._dummy_hash
 
 
-def _login_key(login: str) -> str:
-    """How a login is looked up: emails normalised, usernames as typed (trimmed)."""
-    login = login.strip() if isinstance(login, str) else ""
-    if "@" not in login:
-        return login
+def _login_key(login: str) -> str | None:
+    """The normalised email or username to look up, or None if `login` can be neither.
+
+    Checking the shape first keeps odd input (NUL, megabytes) away from the database.
+    """
     try:
-        return normalize_email(login)
+        if isinstance(login, str) and "@" in login:
+            return normalize_email(login)
+        return normalize_username(login)
     except ValidationError:
-        return login  # matches no stored (normalised) email, so fails like an unknown user
+        return None
