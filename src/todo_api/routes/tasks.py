@@ -10,7 +10,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator
 
 from todo_api.deps import CurrentUser, ServicesDep
 from todo_api.responses import JSON, etag, expected_version, task_body
@@ -23,7 +23,16 @@ from todo_api.schemas.tasks import (
     TaskPublic,
     TaskUpdated,
 )
-from todo_core import UNSET, PageCursor, TaskChanges, TaskQuery, TaskSort, User, ValidationError
+from todo_core import (
+    MAX_CURSOR_LENGTH,
+    UNSET,
+    PageCursor,
+    TaskChanges,
+    TaskQuery,
+    TaskSort,
+    User,
+    ValidationError,
+)
 
 router = APIRouter(prefix="/users/{user_id}/tasks", tags=["tasks"])
 
@@ -36,6 +45,18 @@ UserRef = Annotated[
     ),
 ]
 IfMatch = Annotated[str | None, Header(description="An ETag from this API; stale: 412")]
+
+
+def _not_a_number(value: object) -> object:
+    # pydantic reads "0.5" as a Unix timestamp; the API documents ISO 8601 date-times only.
+    try:
+        float(str(value))
+    except ValueError:
+        return value
+    raise ValueError("must be an ISO 8601 date and time with an offset")
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 _MUTATION_PROBLEMS = problem_responses(401, 403, 404, 412, 413, 422)
 
 
@@ -78,12 +99,12 @@ async def list_tasks(
     user: CurrentUser,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
     completed: bool | None = None,
     priority: PriorityIn | None = None,
     tag: Annotated[list[str], Query(max_length=20, description="All must match")] = [],  # noqa: B006
-    due_before: AwareDatetime | None = None,
-    due_after: AwareDatetime | None = None,
+    due_before: Moment | None = None,
+    due_after: Moment | None = None,
     overdue: bool | None = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Search title and description")
