@@ -1,0 +1,49 @@
+"""`python -m bench [--quick] [--database-url URL] [--seconds S] [--connections C]`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from bench import report, wrk
+from bench.run import Options, run
+from bench.servers import ROOT
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs (under 3 minutes)")
+    parser.add_argument("--seconds", type=float, help="per scenario (default 3 quick, 10 full)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="a scratch database (it gets migrated and filled); default: embedded PostgreSQL",
+    )
+    parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json")
+    args = parser.parse_args()
+    wrk.ensure_wrk()
+    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    options = Options(
+        seconds=seconds,
+        warmup=1.0 if args.quick else 2.0,
+        connections=args.connections,
+        probe_connections=4,
+        login_connections=8,
+        stream_connections=1,
+        db_workers=15,  # what the API's pool may open: pool_size 5 + max_overflow 10
+        database_url=args.database_url,
+    )
+    results, meta = run(options)
+    found = report.targets(results, meta["peak_rss_mb"])
+    print()
+    print(report.table(results, found, meta))
+    report.write_json(args.output, results, found, meta)
+    chart = args.output.with_suffix(".png")
+    report.chart(chart, results)
+    print(f"\nwrote {args.output} and {chart}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+-- One request shape for every scenario, driven by environment variables set by the harness:
+--   BENCH_METHOD, BENCH_PATH, BENCH_BODY, BENCH_TOKEN, BENCH_CONTENT_TYPE, BENCH_IF_MATCH
+--   BENCH_IDS   a file of task ids, one a line; "{id}" in the path is replaced by the next id
+--   BENCH_ONCE  "1": each id is used once (delete, complete); else ids are reused round robin
+-- "{n}" in the body becomes a per-thread counter, so every PATCH really changes the task.
+-- done() prints one JSON line that the harness parses (wrk's own summary goes before it).
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("tid", counter - 1)
+  table.insert(threads, thread)
+end
+
+local method = os.getenv("BENCH_METHOD") or "GET"
+local path = os.getenv("BENCH_PATH") or "/"
+local body = os.getenv("BENCH_BODY")
+local once = os.getenv("BENCH_ONCE") == "1"
+local headers = {}
+local ids = {}
+local next_id = 1
+local n = 0
+non2xx = 0
+exhausted = 0
+
+function init(args)
+  local token = os.getenv("BENCH_TOKEN")
+  if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
+  local content_type = os.getenv("BENCH_CONTENT_TYPE")
+  if content_type and content_type ~= "" then headers["Content-Type"] = content_type end
+  local file = os.getenv("BENCH_IDS")
+  if file and file ~= "" then
+    local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
+    local line_no = 0
+    for line in io.lines(file) do
+      -- each thread takes every nthreads-th line, so no id is used by two threads
+      if line_no % nthreads == tid then table.insert(ids, line) end
+      line_no = line_no + 1
+    end
+  end
+end
+
+local function take_id()
+  local id = ids[next_id]
+  if id == nil then
+    exhausted = exhausted + 1
+    next_id = 1
+    id = ids[1]
+  end
+  next_id = next_id + 1
+  if not once and next_id > #ids then next_id = 1 end
+  return id
+end
+
+function request()
+  n = n + 1
+  local p = path
+  if #ids > 0 then p = string.gsub(path, "{id}", take_id()) end
+  local b = body
+  if b then b = string.gsub(b, "{n}", tostring(n)) end
+  return wrk.format(method, p, headers, b)
+end
+
+function response(status, hdrs, resp_body)
+  if status < 200 or status > 299 then non2xx = non2xx + 1 end
+end
+
+function done(summary, latency, requests)
+  local bad, ran_out = 0, 0
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("non2xx")
+    ran_out = ran_out + thread:get("exhausted")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    '\nBENCH_JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, ' ..
+    '"p99_us": %d, "max_us": %d, "non2xx": %d, "socket_errors": %d, "ids_exhausted": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, bad,
+    e.connect + e.read + e.write + e.timeout, ran_out))
+end

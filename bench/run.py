@@ -1,0 +1,132 @@
+"""One benchmark run: database, data, servers, every scenario, the ceilings, the report."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import dbceiling, servers, wrk
+from bench.data import Dataset, log_in, prepare
+from bench.scenarios import Scenario, scenarios
+
+PROBE = "get"  # the request whose latency is watched while logins run
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float
+    warmup: float
+    connections: int
+    probe_connections: int
+    login_connections: int  # the login scenario: bcrypt-bound, a few in flight suffice
+    stream_connections: int  # the stream of logins beside the probe GET
+    db_workers: int
+    database_url: str | None
+
+
+@contextmanager
+def database(given: str | None) -> Iterator[str]:
+    if given:
+        yield given
+        return
+    from todo_core.postgres.embedded import embedded_postgres
+
+    with embedded_postgres() as url:
+        yield url.render_as_string(hide_password=False)
+
+
+def run(options: Options) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    started = time.monotonic()
+    with database(options.database_url) as url, tempfile.TemporaryDirectory() as workdir:
+        environment = servers.api_environment(url)
+        servers.migrate(environment)
+        # Enough single-use ids for the fastest rate we have seen, with room to spare.
+        data = prepare(url, Path(workdir), one_shot_ids=int(4000 * options.seconds) + 1000)
+        api_port, noop_port = servers.free_port(), servers.free_port()
+        api_server = servers.serve(servers.api_command(api_port), environment, api_port, "/health")
+        noop_server = servers.serve(servers.noop_command(noop_port), environment, noop_port, "/noop")
+        with api_server as api, noop_server as noop:
+            for role in ("small", "large", "writer", "churn"):
+                data.tokens[role] = log_in(api.base_url, data.email(role))
+            results = _http(options, data, {"api": api.base_url, "noop": noop.base_url})
+            results.update(_logins_and_probe(options, data, api.base_url))
+            peak_rss = api.peak_rss_mb()
+            noop_rss = noop.peak_rss_mb()
+        _database_ceiling(options, data, url, results)
+    meta = {
+        "seconds_per_scenario": options.seconds,
+        "connections": options.connections,
+        "peak_rss_mb": round(peak_rss, 1),
+        "noop_peak_rss_mb": round(noop_rss, 1),
+        "wall_seconds": round(time.monotonic() - started, 1),
+        "note": f"wrk -t1 -c{options.connections}, {options.seconds:g} s per scenario, "
+        f"one uvicorn worker; wrk, server and PostgreSQL share {_cores()} cores",
+    }
+    return results, meta
+
+
+def _http(options: Options, data: Dataset, urls: dict[str, str]) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for scenario in scenarios(data):
+        if options.warmup and not scenario.once and scenario.name != "login":
+            _load(urls, scenario, data, options.warmup, options.connections)
+        connections = options.login_connections if scenario.name == "login" else options.connections
+        load = _load(urls, scenario, data, options.seconds, connections)
+        results[scenario.name] = _row(load)
+        print(f"  {scenario.name:<18} {load.rps:9.0f} req/s  p99 {load.p99_ms:7.2f} ms", flush=True)
+    return results
+
+
+def _logins_and_probe(options: Options, data: Dataset, url: str) -> dict[str, dict[str, Any]]:
+    """The probe GET at light load, alone and then while a stream of logins runs beside it."""
+    by_name = {s.name: s for s in scenarios(data)}
+    probe, login = by_name[PROBE], by_name["login"]
+    idle = _load({"api": url}, probe, data, options.seconds, options.probe_connections)
+    before = wrk.children_cpu()
+    stream = wrk.start(url + "/", env=login.wrk_env(data), seconds=options.seconds + 2,
+                       connections=options.stream_connections)  # fmt: skip
+    time.sleep(1)  # let the logins reach their steady state first
+    during = _load({"api": url}, probe, data, options.seconds, options.probe_connections)
+    logins = wrk.finish(stream, before)
+    return {
+        "get_idle_light": _row(idle),
+        "get_during_logins": _row(during),
+        "logins_beside_get": _row(logins),
+    }
+
+
+def _load(urls: dict[str, str], scenario: Scenario, data: Dataset, seconds: float,
+          connections: int) -> wrk.Load:  # fmt: skip
+    # The Lua script writes the whole request line, so wrk only needs the server's address.
+    url = urls[scenario.server] + "/"
+    return wrk.run(url, env=scenario.wrk_env(data), seconds=seconds, connections=connections)
+
+
+def _row(load: wrk.Load) -> dict[str, Any]:
+    row = asdict(load)
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def _database_ceiling(options: Options, data: Dataset, url: str,
+                      results: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+    noop = results["noop"]["rps"]
+    for name, op in dbceiling.operations(data).items():
+        measured = asyncio.run(
+            dbceiling.measure(url, op, seconds=options.seconds, workers=options.db_workers)
+        )
+        results[name]["db"] = {k: round(v, 3) for k, v in asdict(measured).items()}
+        results[name]["ratio_to_db"] = round(results[name]["rps"] / measured.rps, 3)
+    for row in results.values():
+        row["ratio_to_noop"] = round(row["rps"] / noop, 3)
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1

@@ -1,0 +1,97 @@
+"""What each scenario sends: method, path, body and whose token, as wrk environment.
+
+Paths name tasks through `{id}`, which the Lua script fills from an id file: GET and PATCH
+cycle through the 1,000 tasks of `small`; complete and delete use each of their own ids once,
+so every request does real work (no 404s, no no-op completions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.data import Dataset, PASSWORD
+
+TASKS = "/api/v1/users/me/tasks"
+JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    name: str
+    path: str
+    method: str = "GET"
+    body: str | None = None
+    content_type: str | None = None
+    user: str | None = None  # whose token is sent
+    ids: str | None = None  # which id file fills `{id}`
+    once: bool = False  # each id at most once
+    server: str = "api"  # or "noop"
+
+    def wrk_env(self, data: Dataset) -> dict[str, str]:
+        env = {"BENCH_METHOD": self.method, "BENCH_PATH": self.path}
+        if self.body is not None:
+            env["BENCH_BODY"] = self.body
+        if self.content_type:
+            env["BENCH_CONTENT_TYPE"] = self.content_type
+        if self.user:
+            env["BENCH_TOKEN"] = data.tokens[self.user]
+        if self.ids:
+            env["BENCH_IDS"] = str(data.id_files[self.ids])
+            env["BENCH_ONCE"] = "1" if self.once else "0"
+        return env
+
+
+def scenarios(data: Dataset) -> list[Scenario]:
+    login_body = f"username={data.email('small').replace('@', '%40')}&password={PASSWORD}"
+    deep = f"{TASKS}?limit=100&cursor={data.deep_cursor}"
+    create = '{"title": "Write the benchmark", "priority": "high", "tags": ["bench", "perf"]}'
+    return [
+        Scenario(name="noop", path="/noop", server="noop"),
+        Scenario(name="health", path="/health"),
+        Scenario(
+            name="login",
+            path="/api/v1/auth/login",
+            method="POST",
+            body=login_body,
+            content_type="application/x-www-form-urlencoded",
+        ),
+        Scenario(
+            name="create",
+            path=TASKS,
+            method="POST",
+            body=create,
+            content_type=JSON_TYPE,
+            user="writer",
+        ),
+        Scenario(name="get", path=f"{TASKS}/{{id}}", user="small", ids="small"),
+        Scenario(name="list_100", path=f"{TASKS}?limit=100", user="small"),
+        Scenario(name="first_page_100k", path=f"{TASKS}?limit=100", user="large"),
+        Scenario(name="deep_page_100k", path=deep, user="large"),
+        Scenario(
+            name="patch",
+            path=f"{TASKS}/{{id}}",
+            method="PATCH",
+            body='{"title": "Renamed {n}"}',
+            content_type=JSON_TYPE,
+            user="small",
+            ids="small",
+        ),
+        Scenario(
+            name="complete",
+            path=f"{TASKS}/{{id}}",
+            method="PATCH",
+            body='{"completed": true}',
+            content_type=JSON_TYPE,
+            user="churn",
+            ids="complete",
+            once=True,
+        ),
+        Scenario(
+            name="delete",
+            path=f"{TASKS}/{{id}}",
+            method="DELETE",
+            user="churn",
+            ids="delete",
+            once=True,
+        ),
+    ]

@@ -1,0 +1,107 @@
+"""The processes under test: PostgreSQL, the API and the no-op ceiling, each on loopback.
+
+Both HTTP servers run as `uvicorn` in one worker with the same settings as `todo serve`
+(uvloop + httptools via uvicorn[standard], no server header, proxy headers on), so the only
+difference between the API and the no-op ceiling is the work a route does.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def peak_rss_mb(self) -> float:
+        """The kernel's high-water mark of resident memory (VmHWM) for the server process."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM in /proc status")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def api_environment(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "LOG_LEVEL": "WARNING",
+        # The login scenarios measure bcrypt, not a rate limiter (if one is configured).
+        "LOGIN_ATTEMPTS_PER_MINUTE": "100000000",
+    }
+
+
+def migrate(environment: dict[str, str]) -> None:
+    subprocess.run([_todo(), "db", "upgrade"], env=environment, check=True, capture_output=True)
+
+
+@contextmanager
+def serve(command: list[str], environment: dict[str, str], port: int, ready: str) -> Iterator[Server]:
+    process = subprocess.Popen(command, env=environment, cwd=ROOT)  # noqa: S603 - our own argv
+    server = Server(process, f"http://127.0.0.1:{port}")
+    try:
+        _wait_until_ready(server, ready)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def api_command(port: int) -> list[str]:
+    return [_todo(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+
+
+def noop_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "bench.noop", "--port", str(port)]
+
+
+def _todo() -> str:
+    return str(Path(sys.executable).with_name("todo"))
+
+
+def _wait_until_ready(server: Server, path: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.base_url}: the server exited ({server.process.returncode})")
+        try:
+            with urllib.request.urlopen(server.base_url + path, timeout=1) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{server.base_url}{path} did not answer within {timeout} s")
