@@ -5,6 +5,8 @@ nox -s unit | integration | api
 nox -s lint         ruff + import-linter (the layer contracts in pyproject.toml)
 nox -s typecheck    mypy (strict on todo_core)
 nox -s dev          the API on a throwaway PostgreSQL, seeded, at http://127.0.0.1:8000
+nox -s fuzz         schemathesis over the whole OpenAPI, with a token and without (CI)
+nox -s secrets      detect-secrets over every tracked file, against a reviewed baseline (CI)
 """
 
 from __future__ import annotations
@@ -64,3 +66,28 @@ def typecheck(session: nox.Session) -> None:
 def dev(session: nox.Session) -> None:
     _install(session)
     session.run("todo", "dev", *session.posargs)
+
+
+# Bounded so that CI's fuzz run stays within a few minutes on 2 cores; `-- --examples N` for more.
+FUZZ_EXAMPLES = "300"
+SECRETS_BASELINE = "tests/security/secrets.baseline"
+
+
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    _install(session, "test")
+    session.install("schemathesis>=4.30,<5")
+    session.run(
+        "python", "-m", "tests.security.fuzz", *(session.posargs or ["--examples", FUZZ_EXAMPLES])
+    )
+
+
+@nox.session(python=PYTHON)
+def secrets(session: nox.Session) -> None:
+    """Fails on any secret-looking string not already reviewed into the baseline. To accept a
+    false positive: `detect-secrets scan --baseline tests/security/secrets.baseline`, then
+    `detect-secrets audit tests/security/secrets.baseline`."""
+    session.install("detect-secrets>=1.5")
+    files = session.run("git", "ls-files", silent=True, external=True)
+    assert isinstance(files, str)
+    session.run("detect-secrets-hook", "--baseline", SECRETS_BASELINE, *files.split())

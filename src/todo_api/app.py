@@ -16,7 +16,9 @@ from todo_api import problems
 from todo_api.container import Services
 from todo_api.middleware import BodyLimit, SecurityHeaders
 from todo_api.routes import accounts, health, tasks
+from todo_api.schemas.problems import move_problems_to_problem_json
 from todo_api.settings import Settings
+from todo_api.throttle import LoginThrottle
 
 API_PREFIX = "/api/v1"
 
@@ -27,7 +29,11 @@ with `me` as the user id. Errors are RFC 9457 problem details.
 """
 
 
-def create_app(services: Services, settings: Settings) -> FastAPI:
+def create_app(
+    services: Services, settings: Settings, *, login_throttle: LoginThrottle | None = None
+) -> FastAPI:
+    """`login_throttle`: tests hand in one on their own clock; by default, one per app."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await services.startup()
@@ -44,13 +50,29 @@ def create_app(services: Services, settings: Settings) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.services = services
+    app.state.login_throttle = login_throttle or LoginThrottle.per_minute(
+        per_account=settings.login_attempts_per_minute,
+        per_address=settings.login_attempts_per_minute_per_address,
+    )
     problems.install(app)
     app.include_router(health.router)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(tasks.router, prefix=API_PREFIX)
     _add_middleware(app, settings)
+    _document_problems_as_problem_json(app)
     return app
+
+
+def _document_problems_as_problem_json(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, object]:
+        fresh = app.openapi_schema is None
+        document = generate()  # FastAPI caches it in app.openapi_schema
+        return move_problems_to_problem_json(document) if fresh else document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:

@@ -17,11 +17,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from todo_api.schemas.problems import PROBLEM_JSON
+from todo_api.throttle import TooManyAttempts
 from todo_core import errors
 
 log = logging.getLogger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
 
 
 @dataclass(frozen=True)
@@ -118,12 +118,39 @@ async def _request_validation(request: Request, error: Exception) -> JSONRespons
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400 and error.__cause__ is not None:
+        return _unreadable_body(request)
     headers = dict(error.headers or {})
     if error.status_code == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
     return problem_response(
         error.status_code, detail=detail, instance=request.url.path, headers=headers or None
+    )
+
+
+def _unreadable_body(request: Request) -> JSONResponse:
+    # FastAPI answers a body it cannot decode (bytes that are not UTF-8, a broken form) with a
+    # bare 400, but malformed JSON with 422; both are the same client mistake, so one answer.
+    return problem_response(
+        422,
+        detail="The request body could not be read: it must be UTF-8 JSON (or a form).",
+        title="Invalid input",
+        type_uri="urn:todo:problem:validation-error",
+        instance=request.url.path,
+        errors=[{"field": "body", "message": "is not valid UTF-8 JSON or form data"}],
+    )
+
+
+async def _too_many_attempts(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, TooManyAttempts)
+    return problem_response(
+        429,
+        detail=str(error),
+        title="Too many failed logins",
+        type_uri="urn:todo:problem:too-many-attempts",
+        instance=request.url.path,
+        headers={"Retry-After": str(error.retry_after)},
     )
 
 
@@ -136,4 +163,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.TodoError, _todo_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(TooManyAttempts, _too_many_attempts)
     app.add_exception_handler(Exception, _unexpected)

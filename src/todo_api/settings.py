@@ -56,7 +56,10 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Failed logins allowed per minute, per account and per client address (in memory, per
+    # instance: see todo_api.throttle); one address may try several accounts, hence more.
     login_attempts_per_minute: int = Field(default=10, ge=1)
+    login_attempts_per_minute_per_address: int = Field(default=50, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+PROBLEM_JSON = "application/problem+json"
+
 
 class FieldProblem(BaseModel):
     field: str
@@ -38,13 +40,26 @@ _DESCRIPTIONS = {
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these statuses (503 is added to every route: any route may
-    find the database down)."""
+    """OpenAPI `responses` for these statuses (413 and 503 are added to every route: any
+    request may carry too large a body, and any route may find the database down)."""
     return {
         status: {
             "model": Problem,
             "description": _DESCRIPTIONS[status],
-            "content": {"application/problem+json": {}},
+            "content": {PROBLEM_JSON: {}},
         }
-        for status in sorted({*statuses, 503})
+        for status in sorted({*statuses, 413, 503})
     }
+
+
+def move_problems_to_problem_json(openapi: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI files a response `model` under the route's own media type (application/json)
+    and leaves the declared `application/problem+json` empty; error answers are sent as
+    problem+json only, so the schema moves there and the wrong media type goes."""
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if content.get(PROBLEM_JSON) == {} and "application/json" in content:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    return openapi
