@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from todo_core.domain.validation import Checks, clean_text, optional_text, to_utc
+from todo_core.domain.validation import Checks, clean_text, is_encodable, optional_text, to_utc
 from todo_core.errors import ValidationError
 
 EMAIL_MAX = 320
@@ -67,8 +67,8 @@ def normalize_name(value: str | None) -> str | None:
 
 def check_password(value: str) -> None:
     """Password policy; the password itself is never trimmed or echoed back."""
-    if not isinstance(value, str) or "\x00" in value:
-        raise ValidationError.of("password", "must be text without NUL characters")
+    if not isinstance(value, str) or "\x00" in value or not is_encodable(value):
+        raise ValidationError.of("password", "must be valid text without NUL characters")
     if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
         raise ValidationError.of(
             "password", f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long"

@@ -18,6 +18,8 @@ def clean_text(field: str, value: str, *, max_length: int, min_length: int = 0) 
         raise ValidationError.of(field, "must be a string")
     if "\x00" in value:
         raise ValidationError.of(field, "must not contain NUL characters")
+    if not is_encodable(value):
+        raise ValidationError.of(field, "must be valid Unicode (no lone surrogates)")
     text = value.strip()
     if len(text) < min_length:
         short = (
@@ -27,6 +29,16 @@ def clean_text(field: str, value: str, *, max_length: int, min_length: int = 0) 
     if len(text) > max_length:
         raise ValidationError.of(field, f"must be at most {max_length} characters")
     return text
+
+
+def is_encodable(value: str) -> bool:
+    """Whether `value` can be stored: a JSON `\\ud800` escape decodes to a lone surrogate,
+    which no UTF-8 database text can hold (the driver would fail mid-transaction)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def optional_text(field: str, value: str | None, *, max_length: int) -> str | None:
