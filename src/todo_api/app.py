@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from todo_api import problems
 from todo_api.container import Services
+from todo_api.docs import install_docs
 from todo_api.middleware import BodyLimit, SecurityHeaders
 from todo_api.routes import accounts, health, tasks
 from todo_api.schemas.problems import move_problems_to_problem_json
@@ -47,6 +48,8 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, without a CDN
+        redoc_url=None,
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.services = services
@@ -55,6 +58,7 @@ def create_app(
         per_address=settings.login_attempts_per_minute_per_address,
     )
     problems.install(app)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(accounts.router, prefix=API_PREFIX)
