@@ -4,6 +4,7 @@ never start a database."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support.databases import fresh_database, postgres_server
+from tests.support.databases import direct_endpoint, fresh_database, postgres_server
 from todo_core.postgres import migrate
 from todo_core.postgres.engine import EngineOptions, create_engine
 
@@ -26,7 +27,7 @@ def postgres_server_url() -> Iterator[URL]:
 def database_url(postgres_server_url: URL) -> Iterator[URL]:
     """A database migrated to head, shared by the run; tests leave it empty behind them."""
     with fresh_database(postgres_server_url) as url:
-        asyncio.run(migrate.upgrade(url))
+        asyncio.run(migrate.upgrade(direct_endpoint(url)))
         yield url
 
 
@@ -39,7 +40,8 @@ def scratch_database(postgres_server_url: URL) -> Iterator[URL]:
 
 @pytest.fixture
 async def engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url, EngineOptions(pool_size=5, max_overflow=10))
+    pooled = os.environ.get("TEST_DB_POOLED") == "1" or None  # the Neon rig's pooler: no `-pooler`
+    engine = create_engine(database_url, EngineOptions(pool_size=5, max_overflow=10, pooled=pooled))
     try:
         yield engine
     finally:

@@ -20,7 +20,7 @@ import psycopg
 from sqlalchemy.engine import URL
 
 from todo_core.postgres.embedded import embedded_postgres
-from todo_core.postgres.url import normalize_database_url
+from todo_core.postgres.url import direct_url, normalize_database_url
 
 
 @contextmanager
@@ -57,13 +57,23 @@ def libpq_dsn(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def direct_endpoint(url: URL) -> URL:
+    """Where CREATE DATABASE and migrations go when TEST_DATABASE_URL is a pooler (they need a
+    real session): TEST_DIRECT_DATABASE_URL on the same server, else Neon's host rule."""
+    given = os.environ.get("TEST_DIRECT_DATABASE_URL")
+    if not given:
+        return direct_url(url)
+    return normalize_database_url(given, name="TEST_DIRECT_DATABASE_URL").set(database=url.database)
+
+
 @contextmanager
 def fresh_database(server: URL, prefix: str = "todo_test") -> Iterator[URL]:
     """An empty database on the server, dropped afterwards (or the server's own database when
     the role may not create databases, as on some hosted branches)."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = libpq_dsn(direct_endpoint(server))
     try:
-        with psycopg.connect(libpq_dsn(server), autocommit=True) as connection:
+        with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
     except psycopg.errors.InsufficientPrivilege:
         yield server
@@ -71,5 +81,5 @@ def fresh_database(server: URL, prefix: str = "todo_test") -> Iterator[URL]:
     try:
         yield server.set(database=name)
     finally:
-        with psycopg.connect(libpq_dsn(server), autocommit=True) as connection:
+        with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

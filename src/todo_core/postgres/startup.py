@@ -16,6 +16,7 @@ from tenacity import (
 )
 
 from todo_core.errors import StorageUnavailable
+from todo_core.postgres.resilience import guard, open_connection
 from todo_core.postgres.translate import storage_errors
 
 log = logging.getLogger("todo.database")
@@ -50,9 +51,13 @@ async def wait_for_database(
 
 
 async def _ping(engine: AsyncEngine) -> None:
-    with storage_errors():
-        async with engine.connect() as connection:
+    # Bounded like every unit of work: through a pooler a dead database means a silent queue.
+    connection = await open_connection(engine, guard(engine).deadline)
+    try:
+        with storage_errors():
             await connection.execute(text("SELECT 1"))
+    finally:
+        await connection.close()
 
 
 def _reason(error: BaseException | None) -> str:

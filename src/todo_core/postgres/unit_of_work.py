@@ -1,5 +1,7 @@
 """The unit of work on one pooled connection: committed only when told, rolled back otherwise,
-and the connection always goes back to the pool."""
+and the connection always goes back to the pool. The connection comes from `resilience.acquire`:
+bounded in time, retried once when cut before its first statement, short-circuited while the
+database is down."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from todo_core.ports import TaskRepository, UserRepository
 from todo_core.postgres.repositories import PostgresTaskRepository, PostgresUserRepository
+from todo_core.postgres.resilience import acquire
 from todo_core.postgres.translate import storage_errors
 
 
@@ -22,8 +25,7 @@ class PostgresUnitOfWork:
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        with storage_errors():
-            self._connection = await self._engine.connect()
+        self._connection = await acquire(self._engine)
         self.users = PostgresUserRepository(self._connection)
         self.tasks = PostgresTaskRepository(self._connection)
         return self

@@ -1,0 +1,104 @@
+"""Getting a usable connection when the database may be suspended, waking up, or gone.
+
+- Bounded: checkout, pre-ping and the first round trip (`SET LOCAL statement_timeout` through
+  the pooler) must finish within the connect timeout. A transaction-mode PgBouncer accepts the
+  client at once and then queues its first statement until a server connection exists: with
+  the database down that is `query_wait_timeout` (120 s) of silence, which would hold a request
+  and a pool slot all that time. Neon's cold start (a few seconds) fits well inside the bound.
+- Retried once: a connection cut between checkout and its first statement (a suspend, 57P01)
+  is replaced by a fresh one without the caller seeing it.
+- Short-circuited: after a failure, new requests fail at once for a moment instead of each
+  waiting out the bound, so an outage answers 503 quickly; the first try after the pause
+  either finds the database back (and closes the circuit) or opens it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from todo_core.errors import StorageUnavailable
+from todo_core.postgres.translate import storage_errors
+
+DEFAULT_DEADLINE = 10.0  # seconds; Neon advises a connect timeout of at least 10 s
+DEFAULT_PAUSE = 1.0  # seconds a tripped circuit refuses new work
+
+
+@dataclass(kw_only=True)
+class Breaker:
+    pause: float = DEFAULT_PAUSE
+    _open_until: float = field(default=0.0, init=False)
+
+    def check(self) -> None:
+        if time.monotonic() < self._open_until:
+            raise StorageUnavailable()
+
+    def trip(self) -> None:
+        self._open_until = time.monotonic() + self.pause
+
+    def close(self) -> None:
+        self._open_until = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectionGuard:
+    deadline: float = DEFAULT_DEADLINE
+    breaker: Breaker = field(default_factory=Breaker)
+
+
+_guards: weakref.WeakKeyDictionary[Engine, ConnectionGuard] = weakref.WeakKeyDictionary()
+
+
+def guard(engine: AsyncEngine, new: ConnectionGuard | None = None) -> ConnectionGuard:
+    """The engine's guard (one per engine, so all its units of work share the breaker)."""
+    if new is not None:
+        _guards[engine.sync_engine] = new
+    return _guards.setdefault(engine.sync_engine, ConnectionGuard())
+
+
+async def acquire(engine: AsyncEngine) -> AsyncConnection:
+    """A connection with its transaction begun, or StorageUnavailable (soon)."""
+    rules = guard(engine)
+    rules.breaker.check()
+    try:
+        connection = await _open_with_one_retry(engine, rules.deadline)
+    except StorageUnavailable:
+        rules.breaker.trip()
+        raise
+    rules.breaker.close()
+    return connection
+
+
+async def _open_with_one_retry(engine: AsyncEngine, deadline: float) -> AsyncConnection:
+    try:
+        return await open_connection(engine, deadline)
+    except StorageUnavailable as error:
+        if isinstance(error.__cause__, TimeoutError):
+            raise  # the whole bound is spent: waiting once more is what the bound forbids
+    return await open_connection(engine, deadline)
+
+
+async def open_connection(engine: AsyncEngine, deadline: float) -> AsyncConnection:
+    """Check out, pre-ping and begin within `deadline` seconds; StorageUnavailable otherwise."""
+    connection = engine.connect()
+    try:
+        with storage_errors():
+            async with asyncio.timeout(deadline):
+                await connection.start()
+                await connection.begin()
+    except BaseException:
+        await _discard(connection)
+        raise
+    return connection
+
+
+async def _discard(connection: AsyncConnection) -> None:
+    # A broken connection is invalidated by the pool anyway; closing it may fail as well.
+    with contextlib.suppress(Exception):
+        await connection.close()
