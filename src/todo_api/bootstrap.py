@@ -130,8 +130,24 @@ def _token_service(settings: Settings, clock: SystemClock) -> TokenService:
     )
 
 
+def _connect_attempts(settings: Settings) -> int:
+    return settings.db_connect_attempts or (5 if settings.is_production else 1)
+
+
+async def reach_database(settings: Settings) -> None:
+    """Wait for the database as the app's start would; StorageUnavailable when it gives up."""
+    target = database_target(settings)
+    engine = build_engine(settings, target.url)
+    try:
+        await wait_for_database(
+            engine, attempts=_connect_attempts(settings), shown_url=target.shown
+        )
+    finally:
+        await engine.dispose()
+
+
 async def _start(settings: Settings, engine: AsyncEngine, target: DatabaseTarget) -> None:
-    attempts = settings.db_connect_attempts or (5 if settings.is_production else 1)
+    attempts = _connect_attempts(settings)
     await wait_for_database(engine, attempts=attempts, shown_url=target.shown)
     current = await migrate.current_revision(target.migration_url)
     head = migrate.head_revision()

@@ -97,7 +97,12 @@ def _with_settings(
 
 
 def _serve(args: argparse.Namespace) -> None:
-    _settings()  # a bad configuration stops here, in one line, before uvicorn starts
+    settings = _settings()  # a bad configuration stops here, in one line, before uvicorn starts
+    bootstrap.configure_logging(settings)
+    try:
+        _run(bootstrap.reach_database(settings))  # retried in production, logged per attempt
+    except CommandError as error:
+        raise CommandError(f"cannot reach the database ({error})") from None
     _uvicorn(host=args.host, port=args.port, workers=args.workers)
 
 
