@@ -9,6 +9,7 @@ ends in `id`, so it is total and pages stay stable while tasks are added; the le
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -35,10 +36,13 @@ from todo_core.domain.tasks import Priority
 _LIKE_ESCAPE = "\\"
 
 
-def page_statement(table: Table, *, user_id: UUID, query: TaskQuery, now: datetime) -> Select[Any]:
+def page_statement(
+    table: Table, *, columns: Sequence[Any], user_id: UUID, query: TaskQuery, now: datetime
+) -> Select[Any]:
+    """`columns`: what to read of each row (the repository decides how rows are typed)."""
     column = table.c[SortField(query.sort.field).value]
     descending = query.sort.descending
-    statement = select(table).where(table.c.user_id == user_id, *_filters(table, query, now))
+    statement = select(*columns).where(table.c.user_id == user_id, *_filters(table, query, now))
     if query.cursor is not None:
         statement = statement.where(_after(table, column, query.cursor, descending=descending))
     if column.nullable:
