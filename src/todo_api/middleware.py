@@ -39,24 +39,35 @@ class BodyLimit:
             await _too_large(scope, send, self.max_bytes)
             return
         received = 0
+        exceeded = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
+                exceeded = True
                 raise _BodyTooLargeError
             return message
 
         started = False
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
+            # The framework may catch our error while reading the body and answer something
+            # of its own (a 400 or 422): once the limit is crossed, the answer is the 413.
             nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+            if message["type"] == "http.response.start":
+                if started:
+                    return
+                started = True
+                if exceeded:
+                    await _too_large(scope, send, self.max_bytes)
+                    return
+            if not exceeded:
+                await send(message)
 
         try:
-            await self.app(scope, counted, tracking_send)
+            await self.app(scope, counted, guarded_send)
         except _BodyTooLargeError:
             if not started:
                 await _too_large(scope, send, self.max_bytes)
