@@ -91,6 +91,20 @@ async def _too_large(scope: Scope, send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _secured(headers: list[tuple[bytes, bytes]], *, https: bool) -> list[tuple[bytes, bytes]]:
+    names = {name.lower() for name, _ in headers}
+    content_type = next((value for name, value in headers if name.lower() == b"content-type"), b"")
+    extra = list(_SECURITY_HEADERS)
+    if b"cache-control" not in names:
+        extra.append((b"cache-control", b"no-store"))  # answers are per user: no shared caches
+    if not content_type.startswith(b"text/html"):
+        # JSON is never a page: nothing may load or frame it. (The /docs page needs scripts.)
+        extra.append((b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"))
+    if https:  # only over TLS, as the header itself demands
+        extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+    return headers + extra
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -100,9 +114,11 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        https = scope.get("scheme") == "https"
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *_SECURITY_HEADERS]
+                message["headers"] = _secured(list(message.get("headers", [])), https=https)
             await send(message)
 
         await self.app(scope, receive, with_headers)
