@@ -5,11 +5,14 @@ nox -s unit | integration | api
 nox -s lint         ruff + import-linter (the layer contracts in pyproject.toml)
 nox -s typecheck    mypy (strict on todo_core)
 nox -s dev          the API on a throwaway PostgreSQL, seeded, at http://127.0.0.1:8000
+nox -s docs         a newcomer's walk through /docs in headless Chromium (CI)
 nox -s fuzz         schemathesis over the whole OpenAPI, with a token and without (CI)
 nox -s secrets      detect-secrets over every tracked file, against a reviewed baseline (CI)
 """
 
 from __future__ import annotations
+
+import shutil
 
 import nox
 
@@ -63,6 +66,17 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """A newcomer's walk through /docs in headless Chromium (Debian's, installed if missing)."""
+    if shutil.which("chromium") is None:
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "chromium", external=True)
+    _install(session, "test")
+    session.install("playwright>=1.40")
+    session.run("pytest", "tests/browser", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def dev(session: nox.Session) -> None:
     _install(session)
     session.run("todo", "dev", *session.posargs)
@@ -86,3 +100,20 @@ def secrets(session: nox.Session) -> None:
     tests/security/secret_scan.py (pinned: a new version may hash or detect differently)."""
     session.install("detect-secrets==1.5.0")
     session.run("python", "-m", "tests.security.secret_scan", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Throughput and latency against the no-op and raw-psycopg ceilings (see bench/README.md).
+
+    nox -s bench -- --quick     under 3 minutes; also: --seconds S, --database-url URL
+    """
+    import os
+    import shutil
+
+    if shutil.which("wrk") is None:  # Debian's wrk is the load generator; CI images may lack it
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        session.run(*sudo, "apt-get", "update", "-qq", external=True)
+        session.run(*sudo, "apt-get", "install", "-y", "-qq", "wrk", external=True)
+    session.install("-e", ".", "matplotlib>=3.8", "py-spy>=0.3.14")
+    session.run("python", "-m", "bench", *session.posargs)
