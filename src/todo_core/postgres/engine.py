@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+import psycopg
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -82,5 +83,12 @@ def _set_timeout_per_transaction(engine: AsyncEngine, timeout_ms: int) -> None:
         cursor = connection.connection.cursor()
         try:
             cursor.execute(statement)
+        except psycopg.Error as error:
+            # Below SQLAlchemy means its error handling too: a connection that fails its very
+            # first statement is broken (a suspend, a pooler error), so drop it from the pool.
+            connection.invalidate(error)
+            raise exc.DBAPIError.instance(
+                statement, None, error, psycopg.Error, connection_invalidated=True
+            ) from error
         finally:
             cursor.close()

@@ -68,3 +68,8 @@ def stop(state: RigState) -> None:
     deadline = time.monotonic() + 10
     while state.bouncer_pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def restart(state: RigState) -> None:
+    stop(state)
+    start(state)
