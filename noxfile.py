@@ -83,7 +83,7 @@ def dev(session: nox.Session) -> None:
 
 
 # Bounded so that CI's fuzz run stays within a few minutes on 2 cores; `-- --examples N` for more.
-FUZZ_EXAMPLES = "300"
+FUZZ_EXAMPLES = "600"
 
 
 @nox.session(python=PYTHON)

@@ -21,6 +21,16 @@ def main() -> None:
         default=os.environ.get("BENCH_DATABASE_URL"),
         help="a scratch database (it gets migrated and filled); default: embedded PostgreSQL",
     )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra API environment for trials, e.g. DB_POOL_SIZE=15 (repeatable)",
+    )
+    parser.add_argument(
+        "--profile", default="", help="comma-separated scenarios to record with py-spy (SVG)"
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json")
     args = parser.parse_args()
     wrk.ensure_wrk()
@@ -34,6 +44,8 @@ def main() -> None:
         stream_connections=1,
         db_workers=15,  # what the API's pool may open: pool_size 5 + max_overflow 10
         database_url=args.database_url,
+        server_env=dict(item.split("=", 1) for item in args.server_env),
+        profile=frozenset(filter(None, args.profile.split(","))),
     )
     results, meta = run(options)
     found = report.targets(results, meta["peak_rss_mb"])

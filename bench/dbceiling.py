@@ -28,10 +28,16 @@ _COLUMNS = (
     "id, user_id, title, description, completed, completed_at, priority, due_date, tags, "
     "recurrence, version, created_at, updated_at"
 )
-_USER = "SELECT id, email, username, password_hash, name, is_active, email_verified, created_at, updated_at FROM users WHERE id = %s"  # noqa: E501
-_TASK = f"SELECT {_COLUMNS} FROM tasks WHERE id = %s AND user_id = %s"
-_PAGE = f"SELECT {_COLUMNS} FROM tasks WHERE user_id = %s {{after}} ORDER BY created_at DESC, id DESC LIMIT 101"  # noqa: E501
-_INSERT = f"INSERT INTO tasks ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"  # noqa: E501
+_USER = (
+    "SELECT id, email, username, password_hash, name, is_active, email_verified, created_at, "
+    "updated_at FROM users WHERE id = %s"
+)
+_TASK = f"SELECT {_COLUMNS} FROM tasks WHERE id = %s AND user_id = %s"  # noqa: S608 - constants
+_PAGE = (
+    f"SELECT {_COLUMNS} FROM tasks WHERE user_id = %s {{after}} "  # noqa: S608 - constants
+    "ORDER BY created_at DESC, id DESC LIMIT 101"
+)
+_INSERT = f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join(['%s'] * 13)})"  # noqa: S608
 _UPDATE = (
     "UPDATE tasks SET title = %s, description = %s, completed = %s, completed_at = %s, "
     "priority = %s, due_date = %s, tags = %s, recurrence = %s, version = %s, updated_at = %s "

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ class Options:
     stream_connections: int  # the stream of logins beside the probe GET
     db_workers: int
     database_url: str | None
+    server_env: dict[str, str] = field(default_factory=dict)  # e.g. DB_POOL_SIZE for trials
+    profile: frozenset[str] = frozenset()  # scenarios to record with py-spy
 
 
 @contextmanager
@@ -44,17 +47,19 @@ def database(given: str | None) -> Iterator[str]:
 def run(options: Options) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     started = time.monotonic()
     with database(options.database_url) as url, tempfile.TemporaryDirectory() as workdir:
-        environment = servers.api_environment(url)
+        environment = {**servers.api_environment(url), **options.server_env}
         servers.migrate(environment)
         # Enough single-use ids for the fastest rate we have seen, with room to spare.
         data = prepare(url, Path(workdir), one_shot_ids=int(4000 * options.seconds) + 1000)
         api_port, noop_port = servers.free_port(), servers.free_port()
         api_server = servers.serve(servers.api_command(api_port), environment, api_port, "/health")
-        noop_server = servers.serve(servers.noop_command(noop_port), environment, noop_port, "/noop")
+        noop_server = servers.serve(
+            servers.noop_command(noop_port), environment, noop_port, "/noop"
+        )
         with api_server as api, noop_server as noop:
             for role in ("small", "large", "writer", "churn"):
                 data.tokens[role] = log_in(api.base_url, data.email(role))
-            results = _http(options, data, {"api": api.base_url, "noop": noop.base_url})
+            results = _http(options, data, {"api": api, "noop": noop})
             results.update(_logins_and_probe(options, data, api.base_url))
             peak_rss = api.peak_rss_mb()
             noop_rss = noop.peak_rss_mb()
@@ -71,16 +76,43 @@ def run(options: Options) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     return results, meta
 
 
-def _http(options: Options, data: Dataset, urls: dict[str, str]) -> dict[str, dict[str, Any]]:
+def _http(
+    options: Options, data: Dataset, by_role: dict[str, servers.Server]
+) -> dict[str, dict[str, Any]]:
+    urls = {role: server.base_url for role, server in by_role.items()}
     results: dict[str, dict[str, Any]] = {}
     for scenario in scenarios(data):
         if options.warmup and not scenario.once and scenario.name != "login":
             _load(urls, scenario, data, options.warmup, options.connections)
         connections = options.login_connections if scenario.name == "login" else options.connections
-        load = _load(urls, scenario, data, options.seconds, connections)
+        server = by_role[scenario.server]
+        cpu_before, started = server.cpu_seconds(), time.monotonic()
+        with profiling(server.pid, scenario.name, options):
+            load = _load(urls, scenario, data, options.seconds, connections)
         results[scenario.name] = _row(load)
+        results[scenario.name]["server_cpu"] = round(
+            (server.cpu_seconds() - cpu_before) / (time.monotonic() - started), 2
+        )
         print(f"  {scenario.name:<18} {load.rps:9.0f} req/s  p99 {load.p99_ms:7.2f} ms", flush=True)
     return results
+
+
+@contextmanager
+def profiling(pid: int, name: str, options: Options) -> Iterator[None]:
+    """A py-spy flame graph of the server while the scenario runs, if asked for."""
+    if name not in options.profile:
+        yield
+        return
+    output = servers.ROOT / f"bench-profile-{name}.svg"
+    seconds = str(round(options.seconds))
+    command = [servers.sibling("py-spy"), "record", "-p", str(pid), "-d", seconds, "-r", "250"]
+    command += ["--nonblocking", "-f", "flamegraph", "-o", str(output)]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+        yield
+    finally:
+        recorder.wait(timeout=options.seconds + 30)
+        print(f"  profile of {name}: {output}")
 
 
 def _logins_and_probe(options: Options, data: Dataset, url: str) -> dict[str, dict[str, Any]]:

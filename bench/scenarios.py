@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.data import Dataset, PASSWORD
+from bench.data import PASSWORD, Dataset
 
 TASKS = "/api/v1/users/me/tasks"
 JSON_TYPE = "application/json"

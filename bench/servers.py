@@ -63,11 +63,14 @@ def api_environment(database_url: str) -> dict[str, str]:
 
 
 def migrate(environment: dict[str, str]) -> None:
-    subprocess.run([_todo(), "db", "upgrade"], env=environment, check=True, capture_output=True)
+    command = [_todo(), "db", "upgrade"]
+    subprocess.run(command, env=environment, check=True, capture_output=True)  # noqa: S603
 
 
 @contextmanager
-def serve(command: list[str], environment: dict[str, str], port: int, ready: str) -> Iterator[Server]:
+def serve(
+    command: list[str], environment: dict[str, str], port: int, ready: str
+) -> Iterator[Server]:
     process = subprocess.Popen(command, env=environment, cwd=ROOT)  # noqa: S603 - our own argv
     server = Server(process, f"http://127.0.0.1:{port}")
     try:
@@ -90,15 +93,22 @@ def noop_command(port: int) -> list[str]:
     return [sys.executable, "-m", "bench.noop", "--port", str(port)]
 
 
+def sibling(program: str) -> str:
+    """A console script of this environment (nox runs us without activating it)."""
+    return str(Path(sys.executable).with_name(program))
+
+
 def _todo() -> str:
-    return str(Path(sys.executable).with_name("todo"))
+    return sibling("todo")
 
 
 def _wait_until_ready(server: Server, path: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"{server.base_url}: the server exited ({server.process.returncode})")
+            raise RuntimeError(
+                f"{server.base_url}: the server exited ({server.process.returncode})"
+            )
         try:
             with urllib.request.urlopen(server.base_url + path, timeout=1) as answer:  # noqa: S310
                 if answer.status == 200:

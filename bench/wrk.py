@@ -78,7 +78,9 @@ def finish(process: subprocess.Popen[str], cpu_before: float) -> Load:
     )
 
 
-def run(url: str, *, env: dict[str, str], seconds: float, connections: int, threads: int = 1) -> Load:
+def run(
+    url: str, *, env: dict[str, str], seconds: float, connections: int, threads: int = 1
+) -> Load:
     before = children_cpu()
     process = start(url, env=env, seconds=seconds, connections=connections, threads=threads)
     return finish(process, before)
