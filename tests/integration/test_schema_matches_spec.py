@@ -3,6 +3,7 @@ runs down and up again."""
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -66,3 +67,10 @@ async def test_every_migration_goes_down_and_up_again(scratch_database: URL) -> 
 
 def test_head_revision_is_the_newest_migration() -> None:
     assert migrate.head_revision() == _revisions_oldest_first()[-1]
+
+
+async def test_two_instances_migrating_at_once_do_not_collide(scratch_database: URL) -> None:
+    # Without the advisory lock both would run CREATE TYPE / CREATE TABLE and one would fail.
+    await asyncio.gather(*(migrate.upgrade(scratch_database) for _ in range(3)))
+    assert await migrate.current_revision(scratch_database) == migrate.head_revision()
+    assert await describe(scratch_database) == load_spec()
