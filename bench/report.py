@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 IDLE = "get_idle_light"
-ROW = "{:<20} {:>9} {:>9} {:>9} {:>7} {:>8} {:>8} {:>9} {:>8}"
+ROW = "{:<20} {:>9} {:>9} {:>9} {:>7} {:>8} {:>8} {:>9} {:>8} {:>8}"
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,16 @@ def targets(results: dict[str, dict[str, Any]], peak_rss_mb: float) -> list[Targ
 
 def table(results: dict[str, dict[str, Any]], found: list[Target], meta: dict[str, Any]) -> str:
     head = ROW.format(
-        "scenario", "req/s", "p50 ms", "p99 ms", "errors", "/noop", "/db", "db req/s", "wrk cpu"
+        "scenario",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "/noop",
+        "/db",
+        "db req/s",
+        "srv cpu",
+        "wrk cpu",
     )
     lines = [head, "-" * len(head)]
     for name, r in results.items():
@@ -67,7 +76,8 @@ def table(results: dict[str, dict[str, Any]], found: list[Target], meta: dict[st
                 _ratio(r.get("ratio_to_noop")),
                 _ratio(r.get("ratio_to_db")),
                 f"{r['db']['rps']:.0f}" if r.get("db") else "-",
-                f"{r['wrk_cpu']:.2f}" if r.get("wrk_cpu") is not None else "-",
+                _cores(r.get("server_cpu")),
+                _cores(r.get("wrk_cpu")),
             )
         )
     lines.append("")
@@ -76,6 +86,10 @@ def table(results: dict[str, dict[str, Any]], found: list[Target], meta: dict[st
         f"[{'ok' if t.holds else 'MISS'}] {t.name}: {t.value} (limit {t.limit})" for t in found
     )
     return "\n".join(lines)
+
+
+def _cores(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _ratio(value: float | None) -> str:
@@ -113,6 +127,7 @@ def chart(path: Path, results: dict[str, dict[str, Any]]) -> None:
     top.legend()
     bottom.bar(list(positions), p99, color="tab:red")
     bottom.set_ylabel("p99 latency (ms)")
+    bottom.set_yscale("log")  # login's bcrypt would flatten everything else
     bottom.set_xticks(list(positions), names, rotation=30, ha="right")
     figure.suptitle("todo API, one uvicorn worker, 2 cores shared with wrk and PostgreSQL")
     figure.tight_layout()
