@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from tests.neon.app import RunningApp, running_app
+from tests.neon.rig import postgres
 from tests.neon.rig.state import RigState
 from tests.support.databases import libpq_dsn
 
@@ -65,8 +66,6 @@ def admin_query(rig: RigState, database_url: URL) -> Query:
 def _server_is_up(rig: RigState) -> Iterator[None]:
     # A scenario that stops the server and then fails must not leave the next one without it.
     yield
-    from tests.neon.rig import postgres
-
     if not postgres.is_running(rig):
         postgres.start(rig)
 
@@ -80,4 +79,15 @@ async def pooled_app(pooled: URL, direct: URL) -> AsyncIterator[RunningApp]:
 @pytest.fixture
 async def direct_app(direct: URL) -> AsyncIterator[RunningApp]:
     async with running_app(direct, migration_url=direct, pooled=False) as app:
+        yield app
+
+
+@pytest.fixture(params=["direct", "pooled"])
+async def endpoint_app(
+    request: pytest.FixtureRequest, direct: URL, pooled: URL
+) -> AsyncIterator[RunningApp]:
+    """The app on each endpoint in turn."""
+    through_pooler = request.param == "pooled"
+    url = pooled if through_pooler else direct
+    async with running_app(url, migration_url=direct, pooled=through_pooler) as app:
         yield app

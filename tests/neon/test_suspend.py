@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy.engine import URL
 
 from tests.neon.app import TASKS, RunningApp, running_app
@@ -12,17 +9,8 @@ from tests.neon.rig import faults
 from tests.neon.rig.state import RigState
 
 
-@pytest.fixture(params=["direct", "pooled"])
-async def app(
-    request: pytest.FixtureRequest, direct: URL, pooled: URL
-) -> AsyncIterator[RunningApp]:
-    through_pooler = request.param == "pooled"
-    url = pooled if through_pooler else direct
-    async with running_app(url, migration_url=direct, pooled=through_pooler) as running:
-        yield running
-
-
-async def test_a_request_after_a_suspend_succeeds(rig: RigState, app: RunningApp) -> None:
+async def test_a_request_after_a_suspend_succeeds(rig: RigState, endpoint_app: RunningApp) -> None:
+    app = endpoint_app
     headers = await app.sign_up()
     created = await app.client.post(TASKS, json={"title": "before"}, headers=headers)
     assert created.status_code == 201

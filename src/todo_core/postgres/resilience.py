@@ -19,6 +19,7 @@ import contextlib
 import time
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -85,17 +86,52 @@ async def _open_with_one_retry(engine: AsyncEngine, deadline: float) -> AsyncCon
 
 
 async def open_connection(engine: AsyncEngine, deadline: float) -> AsyncConnection:
-    """Check out, pre-ping and begin within `deadline` seconds; StorageUnavailable otherwise."""
+    """Check out, pre-ping and begin within `deadline` seconds; StorageUnavailable otherwise.
+
+    A late attempt is abandoned rather than awaited: cancelling a query psycopg has sent makes
+    it wait up to 5 s more for the server to confirm, and through a pooler with no server
+    nobody ever confirms. The attempt winds down in the background and returns its
+    connection to the pool."""
+    attempt = asyncio.ensure_future(_open(engine))
+    try:
+        done, _ = await asyncio.wait({attempt}, timeout=deadline)
+    except asyncio.CancelledError:
+        _abandon(attempt)
+        raise
+    if not done:
+        _abandon(attempt)
+        raise StorageUnavailable() from TimeoutError(f"no connection within {deadline} s")
+    return attempt.result()
+
+
+async def _open(engine: AsyncEngine) -> AsyncConnection:
     connection = engine.connect()
     try:
         with storage_errors():
-            async with asyncio.timeout(deadline):
-                await connection.start()
-                await connection.begin()
+            await connection.start()
+            await connection.begin()
     except BaseException:
         await _discard(connection)
         raise
     return connection
+
+
+_winding_down: set[asyncio.Future[Any]] = set()  # strong references until they finish
+
+
+def _abandon(attempt: asyncio.Future[AsyncConnection]) -> None:
+    _winding_down.add(attempt)
+    attempt.add_done_callback(_close_when_done)
+    attempt.cancel()
+
+
+def _close_when_done(attempt: asyncio.Future[AsyncConnection]) -> None:
+    _winding_down.discard(attempt)
+    if attempt.cancelled() or attempt.exception() is not None:
+        return  # `_open` already gave its connection back
+    closing = asyncio.ensure_future(_discard(attempt.result()))  # it finished just too late
+    _winding_down.add(closing)
+    closing.add_done_callback(_winding_down.discard)
 
 
 async def _discard(connection: AsyncConnection) -> None:
