@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 
@@ -113,8 +114,10 @@ async def _authenticate(c: psycopg.AsyncConnection, user: uuid.UUID) -> None:
     await c.rollback()
 
 
-async def _rows(c: psycopg.AsyncConnection, sql: str, params: tuple[object, ...] = ()) -> list:
-    cursor = await c.execute(sql, params)  # type: ignore[arg-type]
+async def _rows(
+    c: psycopg.AsyncConnection, sql: str, params: tuple[object, ...] = ()
+) -> list[tuple[Any, ...]]:
+    cursor = await c.execute(sql, params)
     return await cursor.fetchall() if cursor.description else []
 
 
