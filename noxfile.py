@@ -124,11 +124,6 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "bench", *session.posargs)
 
 
-# The README's library example builds its engine from the URL alone, and the rig's pooler has
-# no `-pooler` in its host name to be detected by; the direct pass runs it.
-_NEEDS_NEON_HOST_NAMES = "tests/integration/test_readme_example.py"
-
-
 @nox.session(python=PYTHON)
 def neon(session: nox.Session) -> None:
     _install(session, "test")
@@ -140,7 +135,7 @@ def neon(session: nox.Session) -> None:
         session.log("pass 1 of 3: the direct endpoint (sslmode=require&channel_binding=require)")
         session.run("pytest", *suites, env=passes["direct"])
         session.log("pass 2 of 3: through PgBouncer, transaction mode (sslmode=require)")
-        session.run("pytest", *suites, "--deselect", _NEEDS_NEON_HOST_NAMES, env=passes["pooled"])
+        session.run("pytest", *suites, env=passes["pooled"])
         session.log("pass 3 of 3: the fault scenarios")
         session.run("pytest", "tests/neon", "-s", *session.posargs, env=passes["faults"])
     finally:

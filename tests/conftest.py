@@ -33,9 +33,10 @@ def database_url(postgres_server_url: URL) -> Iterator[URL]:
 
 @pytest.fixture
 def scratch_database(postgres_server_url: URL) -> Iterator[URL]:
-    """An empty, unmigrated database of the test's own."""
+    """An empty, unmigrated database of the test's own, over the direct endpoint (migrations
+    and their session lock need one; through a transaction pooler the lock means nothing)."""
     with fresh_database(postgres_server_url, prefix="todo_scratch") as url:
-        yield url
+        yield direct_endpoint(url)
 
 
 @pytest.fixture
