@@ -70,7 +70,9 @@ def test_head_revision_is_the_newest_migration() -> None:
 
 
 async def test_two_instances_migrating_at_once_do_not_collide(scratch_database: URL) -> None:
-    # Without the advisory lock both would run CREATE TYPE / CREATE TABLE and one would fail.
-    await asyncio.gather(*(migrate.upgrade(scratch_database) for _ in range(3)))
+    # Without the advisory lock they deadlock on each other's DDL (seen: hung until killed);
+    # the timeout only turns such a hang into a failure.
+    async with asyncio.timeout(120):
+        await asyncio.gather(*(migrate.upgrade(scratch_database) for _ in range(3)))
     assert await migrate.current_revision(scratch_database) == migrate.head_revision()
     assert await describe(scratch_database) == load_spec()
