@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -125,10 +126,17 @@ def _dev(args: argparse.Namespace) -> None:
     if os.environ.get("DATABASE_URL"):
         _serve_dev(args)
         return
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it unwinds the
+    # `with` below, so the throwaway database is stopped and deleted instead of orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with bootstrap.embedded_database() as url:
         os.environ["DATABASE_URL"] = url
         print("todo: started a throwaway PostgreSQL (deleted on exit)")
         _serve_dev(args)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _serve_dev(args: argparse.Namespace) -> None:
