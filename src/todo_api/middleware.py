@@ -38,39 +38,46 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await _too_large(scope, send, self.max_bytes)
             return
-        received = 0
-        exceeded = False
+        await _LimitedRequest(scope, receive, send, self.max_bytes).run(self.app)
 
-        async def counted() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                exceeded = True
-                raise _BodyTooLargeError
-            return message
 
-        started = False
+class _LimitedRequest:
+    """One request whose body is counted as it streams in (chunked bodies declare no size)."""
 
-        async def guarded_send(message: Message) -> None:
-            # The framework may catch our error while reading the body and answer something
-            # of its own (a 400 or 422): once the limit is crossed, the answer is the 413.
-            nonlocal started
-            if message["type"] == "http.response.start":
-                if started:
-                    return
-                started = True
-                if exceeded:
-                    await _too_large(scope, send, self.max_bytes)
-                    return
-            if not exceeded:
-                await send(message)
+    def __init__(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        self.scope, self._receive, self._send, self.limit = scope, receive, send, limit
+        self.received = 0
+        self.exceeded = False
+        self.started = False
 
+    async def run(self, app: ASGIApp) -> None:
         try:
-            await self.app(scope, counted, guarded_send)
+            await app(self.scope, self.receive, self.send)
         except _BodyTooLargeError:
-            if not started:
-                await _too_large(scope, send, self.max_bytes)
+            if not self.started:
+                self.started = True
+                await _too_large(self.scope, self._send, self.limit)
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        self.received += len(message.get("body", b""))
+        if self.received > self.limit:
+            self.exceeded = True
+            raise _BodyTooLargeError
+        return message
+
+    async def send(self, message: Message) -> None:
+        # The framework may catch our error while reading the body and answer something of
+        # its own (a 400 or 422): once the limit is crossed, the answer is the 413.
+        if message["type"] == "http.response.start":
+            if self.started:
+                return
+            self.started = True
+            if self.exceeded:
+                await _too_large(self.scope, self._send, self.limit)
+                return
+        if not self.exceeded:
+            await self._send(message)
 
 
 async def _too_large(scope: Scope, send: Send, limit: int) -> None:

@@ -118,7 +118,7 @@ async def _request_validation(request: Request, error: Exception) -> JSONRespons
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    if error.status_code == 400 and error.__cause__ is not None:
+    if error.status_code == 400:  # the framework's only 400s: a body it could not parse
         return _unreadable_body(request)
     headers = dict(error.headers or {})
     if error.status_code == 401:
@@ -130,8 +130,9 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 
 def _unreadable_body(request: Request) -> JSONResponse:
-    # FastAPI answers a body it cannot decode (bytes that are not UTF-8, a broken form) with a
-    # bare 400, but malformed JSON with 422; both are the same client mistake, so one answer.
+    # FastAPI and Starlette answer a body they cannot decode (bytes that are not UTF-8, a
+    # multipart form without its boundary) with a bare 400, but malformed JSON with 422:
+    # the same client mistake, so one answer, the documented one.
     return problem_response(
         422,
         detail="The request body could not be read: it must be UTF-8 JSON (or a form).",

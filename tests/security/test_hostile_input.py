@@ -282,3 +282,17 @@ async def test_injection_and_wildcards_in_tags_and_search_match_literally(
 async def test_injection_in_the_login_form_is_a_plain_401(client: httpx.AsyncClient) -> None:
     form = {"username": "' OR 1=1 --", "password": "' OR '1'='1"}
     assert_problem(await client.post("/api/v1/auth/login", data=form), 401)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data", "multipart/form-data; boundary=", "text/plain"]
+)
+async def test_a_login_body_that_cannot_be_parsed_is_422(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    response = await client.post(
+        "/api/v1/auth/login",
+        content=b"username=a&password=b",
+        headers={"content-type": content_type},
+    )
+    assert_problem(response, 422)

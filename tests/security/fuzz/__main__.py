@@ -13,8 +13,10 @@ import argparse
 import asyncio
 import os
 import shutil
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -55,6 +57,7 @@ def main() -> int:
         settings = make_settings(url)
         with serve(create_app(build_services(settings), settings)) as base:
             token, user_id = _signed_up_user(base)
+            print(f"fuzz: {_login_timing(base)}", flush=True)
             runs = {
                 "authenticated": ([f"Authorization: Bearer {token}"], {"FUZZ_USER_ID": user_id}),
                 "anonymous": ([], {}),
@@ -77,6 +80,26 @@ def _signed_up_user(base: str) -> tuple[str, str]:
         login = client.post("/api/v1/auth/login", data={"username": email, "password": PASSWORD})
         login.raise_for_status()
         return login.json()["access_token"], signup.json()["id"]
+
+
+def _login_timing(base: str, tries: int = 8) -> str:
+    """Measured, never asserted (timing is noisy): a wrong password for a real account against
+    an unknown account. Few enough tries to stay under the login throttle."""
+
+    def median_ms(login: str) -> float:
+        times = []
+        with httpx.Client(base_url=base) as client:
+            for _ in range(tries):
+                started = time.perf_counter()
+                client.post("/api/v1/auth/login", data={"username": login, "password": "wrong!"})
+                times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
+
+    known, unknown = median_ms("fuzzer@example.com"), median_ms("nobody@example.com")
+    return (
+        f"login timing (bcrypt cost 4, medians of {tries}): wrong password {known:.1f} ms, "
+        f"unknown user {unknown:.1f} ms"
+    )
 
 
 def _secrets(url: URL) -> dict[str, str]:
