@@ -103,7 +103,8 @@ def profiling(pid: int, name: str, options: Options) -> Iterator[None]:
     if name not in options.profile:
         yield
         return
-    output = servers.ROOT / f"bench-profile-{name}.svg"
+    output = servers.ROOT / "bench" / "profiles" / f"{name}.svg"
+    output.parent.mkdir(exist_ok=True)
     seconds = str(round(options.seconds))
     command = [servers.sibling("py-spy"), "record", "-p", str(pid), "-d", seconds, "-r", "250"]
     command += ["--nonblocking", "-f", "flamegraph", "-o", str(output)]
