@@ -71,7 +71,11 @@ def migrate(environment: dict[str, str]) -> None:
 def serve(
     command: list[str], environment: dict[str, str], port: int, ready: str
 ) -> Iterator[Server]:
-    process = subprocess.Popen(command, env=environment, cwd=ROOT)  # noqa: S603 - our own argv
+    # stdout carries uvicorn's access log (on by default, as in `todo serve`): a line per
+    # request that would bury the table; errors still reach stderr.
+    process = subprocess.Popen(  # noqa: S603 - our own argv
+        command, env=environment, cwd=ROOT, stdout=subprocess.DEVNULL
+    )
     server = Server(process, f"http://127.0.0.1:{port}")
     try:
         _wait_until_ready(server, ready)
