@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -26,13 +27,19 @@ async def _services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
-async def _current_user(
-    services: ServicesDep, token: Annotated[str | None, Depends(_bearer)]
-) -> User:
+async def _actor_id(services: ServicesDep, token: Annotated[str | None, Depends(_bearer)]) -> UUID:
+    """Who the token speaks for. Whether that user still exists and is active is the
+    service's check, made inside the operation's own unit of work (no second transaction)."""
     if not token:
         raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>`.")
-    user_id = await services.tokens.subject(token)
-    return await services.accounts.get_active_user(user_id=user_id)
+    return await services.tokens.subject(token)
+
+
+ActorId = Annotated[UUID, Depends(_actor_id)]
+
+
+async def _current_user(services: ServicesDep, actor_id: ActorId) -> User:
+    return await services.accounts.get_active_user(user_id=actor_id)
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]

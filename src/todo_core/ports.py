@@ -6,7 +6,6 @@ Every adapter error reaches the services as a `todo_core.errors` error, never a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -57,8 +56,12 @@ class TaskRepository(Protocol):
         NotFound("task") if the task is gone."""
         ...
 
-    async def delete(self, *, user_id: UUID, task_id: UUID) -> None:
-        """Deleting a task that is already gone is not an error (nothing to do)."""
+    async def delete(
+        self, *, user_id: UUID, task_id: UUID, expected_version: int | None = None
+    ) -> None:
+        """Delete the user's task in one step: NotFound("task") if it is not there (or not
+        theirs), VersionMismatch(current_version=<stored>) if `expected_version` is given and
+        stale; nothing is deleted then."""
         ...
 
     async def list(self, *, user_id: UUID, query: TaskQuery, now: datetime) -> TaskPage:
@@ -87,7 +90,11 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A fresh unit of work. `read_only=True` promises no writes (and no commit), which
+        lets an adapter skip the transaction: two fewer round trips on PostgreSQL."""
+        ...
 
 
 @dataclass(frozen=True)

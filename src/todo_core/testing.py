@@ -75,10 +75,13 @@ class _Tables:
             raise VersionMismatch(stored.version)
         self.tasks[task.id] = replace(task)
 
-    def delete_task(self, user_id: UUID, task_id: UUID) -> None:
+    def delete_task(self, user_id: UUID, task_id: UUID, expected_version: int | None) -> None:
         stored = self.tasks.get(task_id)
-        if stored is not None and stored.user_id == user_id:
-            del self.tasks[task_id]
+        if stored is None or stored.user_id != user_id:
+            raise NotFound("task")
+        if expected_version is not None and stored.version != expected_version:
+            raise VersionMismatch(stored.version)
+        del self.tasks[task_id]
 
 
 class InMemoryStore:
@@ -89,14 +92,15 @@ class InMemoryStore:
         self.unavailable = False
         self.commits = 0
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
         """Pass this bound method as a service's `uow` factory."""
-        return InMemoryUnitOfWork(self)
+        return InMemoryUnitOfWork(self, read_only=read_only)
 
 
 class InMemoryUnitOfWork:
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
         self._tables: _Tables | None = None
         self._writes: list[Callable[[_Tables], None]] = []
         self.users = _Users(self)
@@ -129,6 +133,8 @@ class InMemoryUnitOfWork:
         return self._tables
 
     def write(self, change: Callable[[_Tables], None]) -> None:
+        if self._read_only:  # the promise a service made; an adapter may rely on it
+            raise RuntimeError("a write in a read-only unit of work")
         change(self.read())  # fail now, as a database statement would
         self._writes.append(change)
 
@@ -167,8 +173,10 @@ class _Tasks:
         task = replace(task)
         self._uow.write(lambda tables: tables.update_task(task, expected_version))
 
-    async def delete(self, *, user_id: UUID, task_id: UUID) -> None:
-        self._uow.write(lambda tables: tables.delete_task(user_id, task_id))
+    async def delete(
+        self, *, user_id: UUID, task_id: UUID, expected_version: int | None = None
+    ) -> None:
+        self._uow.write(lambda tables: tables.delete_task(user_id, task_id, expected_version))
 
     async def list(self, *, user_id: UUID, query: TaskQuery, now: datetime) -> TaskPage:
         cursor, sort = query.cursor, query.sort

@@ -70,8 +70,10 @@ def operation(page: Any, method: str, path: str) -> Any:
 
 
 def execute(block: Any, body: object = None, **params: str) -> tuple[int, str]:
-    if block.locator("button.try-out__btn").is_visible():
-        block.locator("button.try-out__btn").click()
+    try_out = block.locator("button.try-out__btn")
+    try_out.wait_for()  # the operation may still be unfolding
+    if try_out.inner_text().strip() == "Try it out":  # once clicked, the button says Cancel
+        try_out.click()
     if body is not None:
         block.locator("textarea.body-param__text").fill(json.dumps(body))
     for name, value in params.items():

@@ -89,7 +89,8 @@ async def test_another_users_task_is_not_found(uow: PostgresUnitOfWorkFactory) -
     await add(uow, owner, other, task)
     async with uow() as work:
         assert await work.tasks.get(user_id=other.id, task_id=task.id) is None
-        await work.tasks.delete(user_id=other.id, task_id=task.id)
+        with pytest.raises(NotFound):
+            await work.tasks.delete(user_id=other.id, task_id=task.id)
         await work.commit()
     async with uow() as work:
         assert await work.tasks.get(user_id=owner.id, task_id=task.id) is not None
@@ -112,6 +113,25 @@ async def test_update_checks_the_version(uow: PostgresUnitOfWorkFactory) -> None
     async with uow() as work:
         stored = await work.tasks.get(user_id=user.id, task_id=task.id)
     assert stored is not None and (stored.title, stored.version) == ("Changed", 2)
+
+
+async def test_delete_checks_the_version_in_the_same_statement(
+    uow: PostgresUnitOfWorkFactory,
+) -> None:
+    user = a_user()
+    task = a_task(user)
+    await add(uow, user, task)
+    async with uow() as work:
+        with pytest.raises(VersionMismatch) as raised:
+            await work.tasks.delete(user_id=user.id, task_id=task.id, expected_version=7)
+    assert raised.value.current_version == 1
+    async with uow() as work:
+        await work.tasks.delete(user_id=user.id, task_id=task.id, expected_version=1)
+        await work.commit()
+    async with uow() as work:
+        assert await work.tasks.get(user_id=user.id, task_id=task.id) is None
+        with pytest.raises(NotFound):
+            await work.tasks.delete(user_id=user.id, task_id=task.id)
 
 
 async def test_update_of_a_deleted_task_is_not_found(uow: PostgresUnitOfWorkFactory) -> None:

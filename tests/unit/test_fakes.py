@@ -141,7 +141,8 @@ async def test_ownership_filtering(store: InMemoryStore) -> None:
     stranger = uuid.uuid4()
     async with store.unit_of_work() as uow:
         assert await uow.tasks.get(user_id=stranger, task_id=task.id) is None
-        await uow.tasks.delete(user_id=stranger, task_id=task.id)
+        with pytest.raises(NotFound):
+            await uow.tasks.delete(user_id=stranger, task_id=task.id)
         page = await uow.tasks.list(user_id=stranger, query=TaskQuery(), now=NOW)
         assert page.items == ()
         await uow.commit()

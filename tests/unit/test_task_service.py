@@ -8,11 +8,13 @@ import pytest
 from tests.unit.conftest import NOW, MakeTask, later
 from todo_core import (
     UNSET,
+    AuthenticationFailed,
     Forbidden,
     NotFound,
     Priority,
     Task,
     TaskChanges,
+    TaskQuery,
     TaskService,
     User,
     ValidationError,
@@ -50,10 +52,10 @@ async def test_create_rejects_a_past_due_date(tasks: TaskService, alice: User) -
 
 
 class TestOwnership:
-    async def test_acting_for_someone_else_is_forbidden_before_storage(
+    async def test_acting_for_someone_else_is_forbidden_and_changes_nothing(
         self, tasks: TaskService, alice: User, bob: User, store: InMemoryStore
     ) -> None:
-        store.unavailable = True  # proves storage is never touched
+        before = store.commits
         with pytest.raises(Forbidden):
             await tasks.create(actor_id=bob.id, owner_id=alice.id, title="Hi")
         task_id = uuid.uuid4()
@@ -69,6 +71,18 @@ class TestOwnership:
         for call in calls:
             with pytest.raises(Forbidden):
                 await call
+        assert store.commits == before
+        assert store.tables.tasks == {}
+
+    async def test_a_deleted_or_inactive_actor_fails_authentication(
+        self, tasks: TaskService, alice: User, store: InMemoryStore
+    ) -> None:
+        ghost = uuid.uuid4()  # a valid token can outlive its account
+        with pytest.raises(AuthenticationFailed):
+            await tasks.list(actor_id=ghost, owner_id=ghost, query=TaskQuery())
+        store.tables.users[alice.id].is_active = False
+        with pytest.raises(AuthenticationFailed):
+            await tasks.create(actor_id=alice.id, owner_id=alice.id, title="Hi")
 
     async def test_another_users_task_is_not_found(
         self, tasks: TaskService, make_task: MakeTask, bob: User

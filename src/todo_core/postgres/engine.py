@@ -52,7 +52,10 @@ def create_engine(url: URL, options: EngineOptions | None = None) -> AsyncEngine
     )
     if pooled:
         _set_timeout_per_transaction(engine, options.statement_timeout_ms)
-    guard(engine, ConnectionGuard(deadline=_connect_timeout(url, options)))
+    guard(
+        engine,
+        ConnectionGuard(deadline=_connect_timeout(url, options), autocommit_reads=not pooled),
+    )
     return engine
 
 

@@ -59,7 +59,11 @@ _UPDATE_TASK = (
     update(tasks).where(*_THIS_TASK, tasks.c.version == bindparam("loaded")).returning(tasks.c.id)
 )
 _VERSION = select(tasks.c.version).where(tasks.c.id == bindparam("task_id"))
-_DELETE_TASK = delete(tasks).where(*_THIS_TASK)
+_DELETE_TASK = delete(tasks).where(*_THIS_TASK).returning(tasks.c.id)
+_DELETE_TASK_AT = (
+    delete(tasks).where(*_THIS_TASK, tasks.c.version == bindparam("loaded")).returning(tasks.c.id)
+)
+_OWN_VERSION = select(tasks.c.version).where(*_THIS_TASK)
 
 
 def task_values(task: Task) -> dict[str, Any]:
@@ -119,9 +123,22 @@ class PostgresTaskRepository:
             raise NotFound("task")
         raise VersionMismatch(current_version=current)
 
-    async def delete(self, *, user_id: UUID, task_id: UUID) -> None:
+    async def delete(
+        self, *, user_id: UUID, task_id: UUID, expected_version: int | None = None
+    ) -> None:
+        values: dict[str, object] = {"task_id": task_id, "owner": user_id}
+        statement = _DELETE_TASK
+        if expected_version is not None:
+            statement, values["loaded"] = _DELETE_TASK_AT, expected_version
         with storage_errors():
-            await self._connection.execute(_DELETE_TASK, {"task_id": task_id, "owner": user_id})
+            if (await self._connection.execute(statement, values)).first() is not None:
+                return
+            current = await self._connection.scalar(
+                _OWN_VERSION, {"task_id": task_id, "owner": user_id}
+            )
+        if current is None:
+            raise NotFound("task")
+        raise VersionMismatch(current_version=current)
 
     async def list(self, *, user_id: UUID, query: TaskQuery, now: datetime) -> TaskPage:
         statement = page_statement(

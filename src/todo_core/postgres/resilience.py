@@ -51,6 +51,9 @@ class Breaker:
 class ConnectionGuard:
     deadline: float = DEFAULT_DEADLINE
     breaker: Breaker = field(default_factory=Breaker)
+    # Reads run without BEGIN/ROLLBACK (autocommit) unless the statement timeout needs a
+    # transaction to live in (`SET LOCAL` behind a pooler).
+    autocommit_reads: bool = True
 
 
 _guards: weakref.WeakKeyDictionary[Engine, ConnectionGuard] = weakref.WeakKeyDictionary()
@@ -63,12 +66,14 @@ def guard(engine: AsyncEngine, new: ConnectionGuard | None = None) -> Connection
     return _guards.setdefault(engine.sync_engine, ConnectionGuard())
 
 
-async def acquire(engine: AsyncEngine) -> AsyncConnection:
-    """A connection with its transaction begun, or StorageUnavailable (soon)."""
+async def acquire(engine: AsyncEngine, *, read_only: bool = False) -> AsyncConnection:
+    """A connection with its transaction begun (or in autocommit, for reads where that is
+    safe), or StorageUnavailable (soon)."""
     rules = guard(engine)
     rules.breaker.check()
+    autocommit = read_only and rules.autocommit_reads
     try:
-        connection = await _open_with_one_retry(engine, rules.deadline)
+        connection = await _open_with_one_retry(engine, rules.deadline, autocommit)
     except StorageUnavailable:
         rules.breaker.trip()
         raise
@@ -76,23 +81,27 @@ async def acquire(engine: AsyncEngine) -> AsyncConnection:
     return connection
 
 
-async def _open_with_one_retry(engine: AsyncEngine, deadline: float) -> AsyncConnection:
+async def _open_with_one_retry(
+    engine: AsyncEngine, deadline: float, autocommit: bool
+) -> AsyncConnection:
     try:
-        return await open_connection(engine, deadline)
+        return await open_connection(engine, deadline, autocommit=autocommit)
     except StorageUnavailable as error:
         if isinstance(error.__cause__, TimeoutError):
             raise  # the whole bound is spent: waiting once more is what the bound forbids
-    return await open_connection(engine, deadline)
+    return await open_connection(engine, deadline, autocommit=autocommit)
 
 
-async def open_connection(engine: AsyncEngine, deadline: float) -> AsyncConnection:
+async def open_connection(
+    engine: AsyncEngine, deadline: float, *, autocommit: bool = False
+) -> AsyncConnection:
     """Check out, pre-ping and begin within `deadline` seconds; StorageUnavailable otherwise.
 
     A late attempt is abandoned rather than awaited: cancelling a query psycopg has sent makes
     it wait up to 5 s more for the server to confirm, and through a pooler with no server
     nobody ever confirms. The attempt winds down in the background and returns its
     connection to the pool."""
-    attempt = asyncio.ensure_future(_open(engine))
+    attempt = asyncio.ensure_future(_open(engine, autocommit))
     try:
         done, _ = await asyncio.wait({attempt}, timeout=deadline)
     except asyncio.CancelledError:
@@ -104,12 +113,15 @@ async def open_connection(engine: AsyncEngine, deadline: float) -> AsyncConnecti
     return attempt.result()
 
 
-async def _open(engine: AsyncEngine) -> AsyncConnection:
+async def _open(engine: AsyncEngine, autocommit: bool) -> AsyncConnection:
     connection = engine.connect()
     try:
         with storage_errors():
             await connection.start()
-            await connection.begin()
+            if autocommit:  # client-side switch: no round trip now, no ROLLBACK at the end
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                await connection.begin()
     except BaseException:
         await _discard(connection)
         raise

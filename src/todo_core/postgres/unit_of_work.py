@@ -20,12 +20,13 @@ class PostgresUnitOfWork:
     users: UserRepository
     tasks: TaskRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        self._connection = await acquire(self._engine)
+        self._connection = await acquire(self._engine, read_only=self._read_only)
         self.users = PostgresUserRepository(self._connection)
         self.tasks = PostgresTaskRepository(self._connection)
         return self
@@ -58,5 +59,5 @@ class PostgresUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    def __call__(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self._engine)
+    def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self._engine, read_only=read_only)

@@ -56,7 +56,7 @@ class AccountService:
         return user
 
     async def get_user(self, *, user_id: UUID) -> User:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.get(user_id)
         if user is None:
             raise NotFound("user")
@@ -64,7 +64,7 @@ class AccountService:
 
     async def get_active_user(self, *, user_id: UUID) -> User:
         """The subject of a token; a deleted or deactivated user fails authentication."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.get(user_id)
         if user is None or not user.is_active:
             raise AuthenticationFailed()
@@ -73,7 +73,7 @@ class AccountService:
     async def _find(self, login: str | None) -> User | None:
         if login is None:  # cannot match any stored account: no need to ask the database
             return None
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.users.get_by_login(login)
 
     async def _decoy_hash(self) -> str:

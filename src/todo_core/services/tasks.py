@@ -1,7 +1,10 @@
-"""Tasks: each operation opens a unit of work, loads, checks, changes and commits.
+"""Tasks: each operation opens a unit of work, checks the actor, loads, changes and commits.
 
-Ownership is checked here, once: an actor may only act on their own tasks (`Forbidden`), and
-a task of someone else is reported as missing (`NotFound`), so nothing about it leaks.
+The acting user is checked here, once, inside the operation's own unit of work: they must
+still exist and be active (a token outlives a deleted account), and may only act on their own
+tasks (`Forbidden`); a task of someone else is reported as missing (`NotFound`), so nothing
+about it leaks. Checking the actor in the same unit of work as the operation costs one
+statement, not a second transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from uuid import UUID
 from todo_core.domain.lifecycle import follow_up, new_task
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.tasks import Priority, Task
-from todo_core.errors import Forbidden, NotFound, VersionMismatch
+from todo_core.errors import AuthenticationFailed, Forbidden, NotFound, VersionMismatch
 from todo_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from todo_core.services.changes import UNSET, TaskChanges, apply_changes
 
@@ -25,7 +28,10 @@ class TaskUpdate:
     next_occurrence: Task | None  # the follow-up created by completing a recurring task
 
 
-def _check_owner(actor_id: UUID, owner_id: UUID) -> None:
+async def _check_actor(uow: UnitOfWork, actor_id: UUID, owner_id: UUID) -> None:
+    actor = await uow.users.get(actor_id)
+    if actor is None or not actor.is_active:
+        raise AuthenticationFailed()
     if actor_id != owner_id:
         raise Forbidden()
 
@@ -47,7 +53,6 @@ class TaskService:
         tags: Iterable[str] = (),
         recurrence: str | None = None,
     ) -> Task:
-        _check_owner(actor_id, owner_id)
         task = new_task(
             user_id=owner_id,
             title=title,
@@ -59,18 +64,19 @@ class TaskService:
             now=self._clock.now(),
         )
         async with self._uow() as uow:
+            await _check_actor(uow, actor_id, owner_id)
             await uow.tasks.add(task)
             await uow.commit()
         return task
 
     async def get(self, *, actor_id: UUID, owner_id: UUID, task_id: UUID) -> Task:
-        _check_owner(actor_id, owner_id)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
+            await _check_actor(uow, actor_id, owner_id)
             return await _load(uow, owner_id, task_id, None)
 
     async def list(self, *, actor_id: UUID, owner_id: UUID, query: TaskQuery) -> TaskPage:
-        _check_owner(actor_id, owner_id)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
+            await _check_actor(uow, actor_id, owner_id)
             return await uow.tasks.list(user_id=owner_id, query=query, now=self._clock.now())
 
     async def update(
@@ -83,9 +89,9 @@ class TaskService:
         expected_version: int | None = None,
     ) -> TaskUpdate:
         """Apply `changes`; `completed` true/false completes or reopens (never a toggle)."""
-        _check_owner(actor_id, owner_id)
         now = self._clock.now()
         async with self._uow() as uow:
+            await _check_actor(uow, actor_id, owner_id)
             task = await _load(uow, owner_id, task_id, expected_version)
             loaded_version = task.version
             following = _apply(task, changes, now)
@@ -100,32 +106,30 @@ class TaskService:
         self, *, actor_id: UUID, owner_id: UUID, task_id: UUID, expected_version: int | None = None
     ) -> TaskUpdate:
         """Idempotent: completing a completed task changes nothing and creates no follow-up."""
+        changes = TaskChanges(completed=True)
         return await self.update(
-            actor_id=actor_id,
-            owner_id=owner_id,
-            task_id=task_id,
-            changes=TaskChanges(completed=True),
+            actor_id=actor_id, owner_id=owner_id, task_id=task_id, changes=changes,
             expected_version=expected_version,
-        )
+        )  # fmt: skip
 
     async def reopen(
         self, *, actor_id: UUID, owner_id: UUID, task_id: UUID, expected_version: int | None = None
     ) -> TaskUpdate:
+        changes = TaskChanges(completed=False)
         return await self.update(
-            actor_id=actor_id,
-            owner_id=owner_id,
-            task_id=task_id,
-            changes=TaskChanges(completed=False),
+            actor_id=actor_id, owner_id=owner_id, task_id=task_id, changes=changes,
             expected_version=expected_version,
-        )
+        )  # fmt: skip
 
     async def delete(
         self, *, actor_id: UUID, owner_id: UUID, task_id: UUID, expected_version: int | None = None
     ) -> None:
-        _check_owner(actor_id, owner_id)
+        """One statement: the version check and the delete cannot be split by another writer."""
         async with self._uow() as uow:
-            await _load(uow, owner_id, task_id, expected_version)
-            await uow.tasks.delete(user_id=owner_id, task_id=task_id)
+            await _check_actor(uow, actor_id, owner_id)
+            await uow.tasks.delete(
+                user_id=owner_id, task_id=task_id, expected_version=expected_version
+            )
             await uow.commit()
 
 
