@@ -44,6 +44,8 @@ def main() -> None:
         proxy_headers=True,
         server_header=False,
         timeout_graceful_shutdown=20,
+        access_log=False,  # as `todo serve` in production
+        log_level="warning",
     )
 
 

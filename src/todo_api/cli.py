@@ -104,10 +104,10 @@ def _serve(args: argparse.Namespace) -> None:
         _run(bootstrap.reach_database(settings))  # retried in production, logged per attempt
     except CommandError as error:
         raise CommandError(f"cannot reach the database ({error})") from None
-    _uvicorn(host=args.host, port=args.port, workers=args.workers)
+    _uvicorn(settings, host=args.host, port=args.port, workers=args.workers)
 
 
-def _uvicorn(*, host: str, port: int, workers: int = 1) -> None:
+def _uvicorn(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     uvicorn.run(
@@ -119,6 +119,9 @@ def _uvicorn(*, host: str, port: int, workers: int = 1) -> None:
         proxy_headers=True,
         server_header=False,
         timeout_graceful_shutdown=20,
+        # Production logs warnings and errors only (one line per request costs CPU too).
+        access_log=not settings.is_production,
+        log_level="warning" if settings.is_production else "info",
     )
 
 
@@ -146,7 +149,7 @@ def _serve_dev(args: argparse.Namespace) -> None:
     if args.seed:
         _run(bootstrap.seed(settings))
     print(f"todo: API on http://{args.host}:{args.port}  docs: http://{args.host}:{args.port}/docs")
-    _uvicorn(host=args.host, port=args.port)
+    _uvicorn(settings, host=args.host, port=args.port)
 
 
 def _current(_: argparse.Namespace) -> None:

@@ -50,6 +50,8 @@ def optional_text(field: str, value: str | None, *, max_length: int) -> str | No
 
 def to_utc(field: str, value: datetime) -> datetime:
     """An aware datetime in UTC; naive values are refused because their instant is unknown."""
+    if value.__class__ is datetime and value.tzinfo is UTC:
+        return value  # the common case (rows, our own clock); a list converts 100s of these
     if not isinstance(value, datetime):
         raise ValidationError.of(field, "must be a date and time")
     if value.tzinfo is None or value.utcoffset() is None:
