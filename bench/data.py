@@ -85,7 +85,7 @@ def prepare(database_url: str, workdir: Path, *, one_shot_ids: int) -> Dataset:
             connection.execute(_INSERT_USER, {**values, "name": role})
             rows = connection.execute(_INSERT_TASKS, {"user": data.users[role], "count": count})
             data.ids[role] = [row[0] for row in rows]
-        connection.execute("ANALYZE tasks")
+        connection.execute("VACUUM ANALYZE tasks")  # no autovacuum waking mid-measurement
         data.deep_cursor = _cursor_at(connection, data.users["large"], DEEP_OFFSET)
     churn = data.ids.pop("churn")
     for index, name in enumerate(_ONE_SHOT):

@@ -1,10 +1,11 @@
 """The database ceiling: the statements each scenario makes, over raw async psycopg, no HTTP.
 
-Each operation repeats what one API request sends (the token's user lookup in its own
-transaction, then the scenario's statements in another, committed or rolled back as the unit
-of work does) on one dedicated connection per worker, with as many workers as the API's pool
-may open. It omits the pool's pre-ping, which is an engine setting rather than the scenario's
-work. The ratio API / ceiling is then what the Python layers above the driver cost.
+Each operation repeats what one API request sends (the acting user's check, then the
+scenario's statements, in one unit of work: reads in autocommit, writes in one committed
+transaction, as `todo_core.postgres` does off a pooler) on one dedicated connection per
+worker, with as many workers as the API's pool may open. It omits the pool's pre-ping, which
+is an engine setting rather than the scenario's work. The ratio API / ceiling is then what
+the Python layers above the driver cost.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ _UPDATE = (
     "priority = %s, due_date = %s, tags = %s, recurrence = %s, version = %s, updated_at = %s "
     "WHERE id = %s AND user_id = %s AND version = %s RETURNING id"
 )
-_DELETE = "DELETE FROM tasks WHERE id = %s AND user_id = %s"
+_DELETE = "DELETE FROM tasks WHERE id = %s AND user_id = %s RETURNING id"
 _HEALTH = "SELECT 1, to_regclass('alembic_version') IS NOT NULL"
 _REVISION = "SELECT version_num FROM alembic_version LIMIT 1"
 
@@ -57,22 +58,24 @@ def operations(data: Dataset) -> dict[str, Op]:
     after = "AND (created_at, id) < (%s, %s)"
 
     async def health(c: psycopg.AsyncConnection) -> None:
+        await c.set_autocommit(False)
         await _rows(c, _HEALTH)
         await _rows(c, _REVISION)
         await c.rollback()
 
     async def page(c: psycopg.AsyncConnection, user: uuid.UUID, deep: bool) -> None:
+        await c.set_autocommit(True)
         await _authenticate(c, user)
         sql = _PAGE.format(after=after if deep else "")
         await _rows(c, sql, (user, cursor.key, cursor.id) if deep else (user,))
-        await c.rollback()
 
     async def get(c: psycopg.AsyncConnection) -> None:
+        await c.set_autocommit(True)
         await _authenticate(c, small)
         await _rows(c, _TASK, (next(cycle), small))
-        await c.rollback()
 
     async def create(c: psycopg.AsyncConnection) -> None:
+        await c.set_autocommit(False)
         await _authenticate(c, data.users["writer"])
         now = datetime.now(UTC)
         row = (uuid.uuid4(), data.users["writer"], "Write the benchmark", None, False, None)
@@ -81,6 +84,7 @@ def operations(data: Dataset) -> dict[str, Op]:
 
     async def change(c: psycopg.AsyncConnection, ids: Iterator[uuid.UUID], user: uuid.UUID,
                      complete: bool) -> None:  # fmt: skip
+        await c.set_autocommit(False)
         await _authenticate(c, user)
         task = (await _rows(c, _TASK, (next(ids), user)))[0]
         now = datetime.now(UTC)
@@ -90,10 +94,9 @@ def operations(data: Dataset) -> dict[str, Op]:
         await c.commit()
 
     async def delete(c: psycopg.AsyncConnection) -> None:
+        await c.set_autocommit(False)
         await _authenticate(c, churn)
-        task_id = next(deletes)
-        await _rows(c, _TASK, (task_id, churn))
-        await c.execute(_DELETE, (task_id, churn))
+        await _rows(c, _DELETE, (next(deletes), churn))
         await c.commit()
 
     return {
@@ -111,7 +114,6 @@ def operations(data: Dataset) -> dict[str, Op]:
 
 async def _authenticate(c: psycopg.AsyncConnection, user: uuid.UUID) -> None:
     await _rows(c, _USER, (user,))
-    await c.rollback()
 
 
 async def _rows(

@@ -131,6 +131,19 @@ def _logins_and_probe(options: Options, data: Dataset, url: str) -> dict[str, di
         "get_idle_light": _row(idle),
         "get_during_logins": _row(during),
         "logins_beside_get": _row(logins),
+        **_pages_at_light_load(options, data, url),
+    }
+
+
+def _pages_at_light_load(options: Options, data: Dataset, url: str) -> dict[str, dict[str, Any]]:
+    """First and deep page of the 100,000 tasks at the probe's light load. At 32 in flight the
+    p99 is mostly queueing behind a saturated worker; this compares what the queries cost."""
+    by_name = {s.name: s for s in scenarios(data)}
+    return {
+        f"{name}_light": _row(
+            _load({"api": url}, by_name[name], data, options.seconds, options.probe_connections)
+        )
+        for name in ("first_page_100k", "deep_page_100k")
     }
 
 
