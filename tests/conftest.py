@@ -13,8 +13,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.databases import direct_endpoint, fresh_database, postgres_server
-from todo_core.postgres import migrate
-from todo_core.postgres.engine import EngineOptions, create_engine
+from todo_core.postgres import EngineOptions, PostgresDatabase, migrate
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +39,20 @@ def scratch_database(postgres_server_url: URL) -> Iterator[URL]:
 
 
 @pytest.fixture
-async def engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
+async def database(database_url: URL) -> AsyncIterator[PostgresDatabase]:
+    """The adapter on the shared database; the tables are emptied after the test."""
     pooled = os.environ.get("TEST_DB_POOLED") == "1" or None  # the Neon rig's pooler: no `-pooler`
-    engine = create_engine(database_url, EngineOptions(pool_size=5, max_overflow=10, pooled=pooled))
+    options = EngineOptions(pool_size=5, max_overflow=10, pooled=pooled)
+    database = PostgresDatabase.from_url(database_url, options)
     try:
-        yield engine
+        yield database
     finally:
-        async with engine.begin() as connection:
+        async with database.engine.begin() as connection:
             await connection.execute(text("TRUNCATE users, tasks CASCADE"))
-        await engine.dispose()
+        await database.dispose()
+
+
+@pytest.fixture
+def engine(database: PostgresDatabase) -> AsyncEngine:
+    """The adapter's engine, for tests that look at the tables with their own SQL."""
+    return database.engine

@@ -17,16 +17,15 @@ from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_api.app import create_app
 from todo_api.container import Services
 from todo_api.settings import Settings
 from todo_api.tokens import ExternalIssuer, TokenService
 from todo_core import AccountService, BcryptPasswordHasher, SystemClock, TaskService, TodoError
-from todo_core.postgres import migrate
+from todo_core.postgres import PostgresDatabase, migrate
 from todo_core.postgres.embedded import embedded_postgres
-from todo_core.postgres.engine import EngineOptions, create_engine
+from todo_core.postgres.engine import EngineOptions
 from todo_core.postgres.health import PostgresHealthProbe
 from todo_core.postgres.introspect import table_overview
 from todo_core.postgres.startup import wait_for_database
@@ -74,7 +73,7 @@ def database_target(settings: Settings) -> DatabaseTarget:
     return DatabaseTarget(url, migration)
 
 
-def build_engine(settings: Settings, url: URL) -> AsyncEngine:
+def build_database(settings: Settings, url: URL) -> PostgresDatabase:
     options = EngineOptions(
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -86,23 +85,23 @@ def build_engine(settings: Settings, url: URL) -> AsyncEngine:
         pooled=settings.db_pooled,
         echo=settings.db_echo,
     )
-    return create_engine(url, options)
+    return PostgresDatabase.from_url(url, options)
 
 
-def build_services(settings: Settings, *, engine: AsyncEngine | None = None) -> Services:
+def build_services(settings: Settings, *, database: PostgresDatabase | None = None) -> Services:
     target = database_target(settings)
-    engine = engine or build_engine(settings, target.url)
+    database = database or build_database(settings, target.url)
     clock = SystemClock()
-    uow = PostgresUnitOfWorkFactory(engine)
+    uow = PostgresUnitOfWorkFactory(database)
     return Services(
         accounts=AccountService(
             uow=uow, hasher=BcryptPasswordHasher(rounds=settings.password_hash_rounds), clock=clock
         ),
         tasks=TaskService(uow=uow, clock=clock),
-        health=PostgresHealthProbe(engine, head=migrate.head_revision()),
+        health=PostgresHealthProbe(database, head=migrate.head_revision()),
         tokens=_token_service(settings, clock),
-        startup=partial(_start, settings, engine, target),
-        shutdown=engine.dispose,
+        startup=partial(_start, settings, database, target),
+        shutdown=database.dispose,
     )
 
 
@@ -137,18 +136,18 @@ def _connect_attempts(settings: Settings) -> int:
 async def reach_database(settings: Settings) -> None:
     """Wait for the database as the app's start would; StorageUnavailable when it gives up."""
     target = database_target(settings)
-    engine = build_engine(settings, target.url)
+    database = build_database(settings, target.url)
     try:
         await wait_for_database(
-            engine, attempts=_connect_attempts(settings), shown_url=target.shown
+            database, attempts=_connect_attempts(settings), shown_url=target.shown
         )
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
-async def _start(settings: Settings, engine: AsyncEngine, target: DatabaseTarget) -> None:
+async def _start(settings: Settings, database: PostgresDatabase, target: DatabaseTarget) -> None:
     attempts = _connect_attempts(settings)
-    await wait_for_database(engine, attempts=attempts, shown_url=target.shown)
+    await wait_for_database(database, attempts=attempts, shown_url=target.shown)
     current = await migrate.current_revision(target.migration_url)
     head = migrate.head_revision()
     if current == head:
@@ -194,12 +193,12 @@ async def current(settings: Settings) -> tuple[str | None, str | None]:
 
 
 async def tables(settings: Settings) -> list[tuple[str, list[tuple[str, str]], int]]:
-    engine = build_engine(settings, database_target(settings).migration_url)
+    database = build_database(settings, database_target(settings).migration_url)
     try:
-        async with engine.connect() as connection:
+        async with database.engine.connect() as connection:
             return await connection.run_sync(table_overview)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def seed(settings: Settings) -> int:

@@ -11,11 +11,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_api.app import create_app
 from todo_api.bootstrap import build_services
 from todo_api.settings import Settings
+from todo_core.postgres import PostgresDatabase
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "correct horse battery"
@@ -39,8 +39,8 @@ def settings(database_url: URL) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[FastAPI]:
-    application = create_app(build_services(settings, engine=engine), settings)
+async def app(settings: Settings, database: PostgresDatabase) -> AsyncIterator[FastAPI]:
+    application = create_app(build_services(settings, database=database), settings)
     async with LifespanManager(application):
         yield application
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from todo_core import PageCursor, Priority, Task, TaskQuery, TaskSort
 from todo_core.domain.lifecycle import new_task
 from todo_core.domain.users import new_user
-from todo_core.postgres import PostgresUnitOfWorkFactory
+from todo_core.postgres import PostgresDatabase, PostgresUnitOfWorkFactory
 from todo_core.testing import InMemoryStore
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -60,10 +60,12 @@ def varied_tasks(owner_id: Any, count: int, seed: int = 7) -> list[Task]:
 
 
 @pytest.fixture
-async def stores(engine: AsyncEngine) -> tuple[PostgresUnitOfWorkFactory, InMemoryStore, Any]:
+async def stores(
+    database: PostgresDatabase,
+) -> tuple[PostgresUnitOfWorkFactory, InMemoryStore, Any]:
     owner = new_user(email="o@example.com", username=None, name=None, password_hash="h", now=NOW)
     other = new_user(email="p@example.com", username=None, name=None, password_hash="h", now=NOW)
-    postgres, memory = PostgresUnitOfWorkFactory(engine), InMemoryStore()
+    postgres, memory = PostgresUnitOfWorkFactory(database), InMemoryStore()
     tasks = varied_tasks(owner.id, 60) + varied_tasks(other.id, 10, seed=8)
     for factory in (postgres, memory.unit_of_work):
         async with factory() as work:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from todo_core import DuplicateAccount, NotFound, Task, User, VersionMismatch
 from todo_core.domain.lifecycle import new_task
 from todo_core.domain.users import new_user
-from todo_core.postgres import PostgresUnitOfWorkFactory
+from todo_core.postgres import PostgresDatabase, PostgresUnitOfWorkFactory
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -28,8 +28,8 @@ def a_task(user: User, **fields: object) -> Task:
 
 
 @pytest.fixture
-def uow(engine: AsyncEngine) -> PostgresUnitOfWorkFactory:
-    return PostgresUnitOfWorkFactory(engine)
+def uow(database: PostgresDatabase) -> PostgresUnitOfWorkFactory:
+    return PostgresUnitOfWorkFactory(database)
 
 
 async def add(uow: PostgresUnitOfWorkFactory, *items: User | Task) -> None:

@@ -7,10 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_core import AccountService, BcryptPasswordHasher, StorageError, Task, TaskService
-from todo_core.postgres import PostgresUnitOfWork, PostgresUnitOfWorkFactory
+from todo_core.postgres import PostgresDatabase, PostgresUnitOfWork, PostgresUnitOfWorkFactory
 from todo_core.testing import FixedClock
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -35,8 +34,8 @@ class FailingAdds(PostgresUnitOfWork):
 
 
 @pytest.fixture
-async def owner_and_task(engine: AsyncEngine) -> tuple[Any, Task]:
-    uow = PostgresUnitOfWorkFactory(engine)
+async def owner_and_task(database: PostgresDatabase) -> tuple[Any, Task]:
+    uow = PostgresUnitOfWorkFactory(database)
     clock = FixedClock(NOW)
     accounts = AccountService(uow=uow, hasher=BcryptPasswordHasher(rounds=4), clock=clock)
     user = await accounts.sign_up(email="r@example.com", password="long enough")
@@ -51,22 +50,22 @@ async def owner_and_task(engine: AsyncEngine) -> tuple[Any, Task]:
 
 
 async def test_completion_and_next_occurrence_roll_back_together(
-    engine: AsyncEngine, owner_and_task: tuple[Any, Task]
+    database: PostgresDatabase, owner_and_task: tuple[Any, Task]
 ) -> None:
     owner, task = owner_and_task
-    failing = TaskService(uow=lambda: FailingAdds(engine), clock=FixedClock(NOW))
+    failing = TaskService(uow=lambda: FailingAdds(database), clock=FixedClock(NOW))
     with pytest.raises(StorageError):
         await failing.complete(actor_id=owner, owner_id=owner, task_id=task.id)
-    tasks = TaskService(uow=PostgresUnitOfWorkFactory(engine), clock=FixedClock(NOW))
+    tasks = TaskService(uow=PostgresUnitOfWorkFactory(database), clock=FixedClock(NOW))
     stored = await tasks.get(actor_id=owner, owner_id=owner, task_id=task.id)
     assert (stored.completed, stored.version) == (False, 1)
 
 
 async def test_completion_commits_the_next_occurrence(
-    engine: AsyncEngine, owner_and_task: tuple[Any, Task]
+    database: PostgresDatabase, owner_and_task: tuple[Any, Task]
 ) -> None:
     owner, task = owner_and_task
-    tasks = TaskService(uow=PostgresUnitOfWorkFactory(engine), clock=FixedClock(NOW))
+    tasks = TaskService(uow=PostgresUnitOfWorkFactory(database), clock=FixedClock(NOW))
     result = await tasks.complete(actor_id=owner, owner_id=owner, task_id=task.id)
     assert result.next_occurrence is not None
     stored = await tasks.get(actor_id=owner, owner_id=owner, task_id=result.next_occurrence.id)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 
 from tests.neon.app import TASKS, RunningApp
 from tests.support.databases import libpq_dsn
-from todo_core.postgres.engine import EngineOptions, create_engine
+from todo_core.postgres import EngineOptions, PostgresDatabase
 
 CLIENTS, ROUNDS = 20, 15  # each statement runs far more than psycopg's 5 before preparing
 
@@ -62,13 +62,15 @@ def test_automatic_prepared_statements_break_through_the_pooler(pooled: URL) -> 
 async def test_the_statement_timeout_holds_through_the_pooler_and_does_not_leak(
     pooled: URL,
 ) -> None:
-    engine = create_engine(pooled, EngineOptions(pooled=True, statement_timeout_ms=200))
+    database = PostgresDatabase.from_url(
+        pooled, EngineOptions(pooled=True, statement_timeout_ms=200)
+    )
     try:
-        async with engine.connect() as connection:
+        async with database.engine.connect() as connection:
             with pytest.raises(Exception, match="statement timeout"):
                 await connection.execute(text("SELECT pg_sleep(2)"))
     finally:
-        await engine.dispose()
+        await database.dispose()
     # A client without the app's settings, on the same server connections: the server default.
     with psycopg.connect(libpq_dsn(pooled), prepare_threshold=None) as other:
         assert other.execute("SHOW statement_timeout").fetchone() == ("0",)

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.conftest import PASSWORD
 from tests.security.conftest import FakeMonotonic, assert_problem
@@ -16,6 +15,7 @@ from todo_api.app import create_app
 from todo_api.bootstrap import build_services
 from todo_api.settings import Settings
 from todo_api.throttle import LoginThrottle, SlidingWindow, TooManyAttempts
+from todo_core.postgres import PostgresDatabase
 
 LOGIN, SIGNUP = "/api/v1/auth/login", "/api/v1/auth/signup"
 PER_ACCOUNT, PER_ADDRESS = 3, 5
@@ -28,13 +28,13 @@ def clock() -> FakeMonotonic:
 
 @pytest.fixture
 async def guarded(
-    settings: Settings, engine: AsyncEngine, clock: FakeMonotonic
+    settings: Settings, database: PostgresDatabase, clock: FakeMonotonic
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The real app with a small throttle on a clock the test moves."""
     throttle = LoginThrottle.per_minute(
         per_account=PER_ACCOUNT, per_address=PER_ADDRESS, clock=clock
     )
-    app = create_app(build_services(settings, engine=engine), settings, login_throttle=throttle)
+    app = create_app(build_services(settings, database=database), settings, login_throttle=throttle)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

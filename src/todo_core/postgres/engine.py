@@ -17,28 +17,37 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from todo_core.postgres.resilience import ConnectionGuard, guard
 from todo_core.postgres.url import is_pooled
 
 
 @dataclass(frozen=True, kw_only=True)
 class EngineOptions:
-    """Pool and connection settings; the defaults are the seeds' (and Neon's advice)."""
+    """Pool, connection and resilience settings: the one place their defaults live (the
+    seeds', and Neon's advice)."""
 
     pool_size: int = 5
     max_overflow: int = 10
     pool_timeout: float = 30.0
     pool_recycle: int = 3600
     pool_pre_ping: bool = True
-    connect_timeout: int = 10
+    connect_timeout: int = 10  # seconds; Neon advises at least 10
     statement_timeout_ms: int = 30_000
     pooled: bool | None = None  # None: detect from the URL
     echo: bool = False
+    circuit_pause: float = 1.0  # seconds a tripped circuit refuses new work
+
+    def is_pooled(self, url: URL) -> bool:
+        return is_pooled(url) if self.pooled is None else self.pooled
+
+    def connect_deadline(self, url: URL) -> float:
+        """The bound on getting a connection: the URL's own `connect_timeout` wins."""
+        given = url.query.get("connect_timeout")
+        return float(str(given)) if given else float(self.connect_timeout)
 
 
-def create_engine(url: URL, options: EngineOptions | None = None) -> AsyncEngine:
-    options = options or EngineOptions()
-    pooled = is_pooled(url) if options.pooled is None else options.pooled
+def build_engine(url: URL, options: EngineOptions) -> AsyncEngine:
+    """The bare engine; `PostgresDatabase.from_url` pairs it with its connection policy."""
+    pooled = options.is_pooled(url)
     engine = create_async_engine(
         url,
         pool_size=options.pool_size,
@@ -52,16 +61,7 @@ def create_engine(url: URL, options: EngineOptions | None = None) -> AsyncEngine
     )
     if pooled:
         _set_timeout_per_transaction(engine, options.statement_timeout_ms)
-    guard(
-        engine,
-        ConnectionGuard(deadline=_connect_timeout(url, options), autocommit_reads=not pooled),
-    )
     return engine
-
-
-def _connect_timeout(url: URL, options: EngineOptions) -> float:
-    given = url.query.get("connect_timeout")
-    return float(str(given)) if given else float(options.connect_timeout)
 
 
 def _connect_args(url: URL, options: EngineOptions, *, pooled: bool) -> dict[str, Any]:

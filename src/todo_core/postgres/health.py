@@ -6,17 +6,19 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_core.ports import HealthReport
+from todo_core.postgres.database import PostgresDatabase
 
 _PING = text("SELECT 1, to_regclass('alembic_version') IS NOT NULL")
 _REVISION = text("SELECT version_num FROM alembic_version LIMIT 1")
 
 
 class PostgresHealthProbe:
-    def __init__(self, engine: AsyncEngine, *, head: str | None, timeout: float = 2.0) -> None:
-        self._engine = engine
+    def __init__(
+        self, database: PostgresDatabase, *, head: str | None, timeout: float = 2.0
+    ) -> None:
+        self._engine = database.engine
         self._head = head
         self._timeout = timeout
 

@@ -17,23 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from todo_core.errors import StorageUnavailable
 from todo_core.postgres.translate import storage_errors
 
-DEFAULT_DEADLINE = 10.0  # seconds; Neon advises a connect timeout of at least 10 s
-DEFAULT_PAUSE = 1.0  # seconds a tripped circuit refuses new work
-
 
 @dataclass(kw_only=True)
 class Breaker:
-    pause: float = DEFAULT_PAUSE
+    pause: float  # seconds a tripped circuit refuses new work
     _open_until: float = field(default=0.0, init=False)
 
     def check(self) -> None:
@@ -49,36 +44,27 @@ class Breaker:
 
 @dataclass(frozen=True, kw_only=True)
 class ConnectionGuard:
-    deadline: float = DEFAULT_DEADLINE
-    breaker: Breaker = field(default_factory=Breaker)
+    """How one engine hands out connections; every field is chosen by the one factory
+    (`PostgresDatabase.from_url`), none is a default."""
+
+    deadline: float  # seconds for checkout, pre-ping and the first round trip
+    breaker: Breaker  # one per engine, so all its units of work share it
     # Reads run without BEGIN/ROLLBACK (autocommit) unless the statement timeout needs a
     # transaction to live in (`SET LOCAL` behind a pooler).
-    autocommit_reads: bool = True
+    autocommit_reads: bool
 
-
-_guards: weakref.WeakKeyDictionary[Engine, ConnectionGuard] = weakref.WeakKeyDictionary()
-
-
-def guard(engine: AsyncEngine, new: ConnectionGuard | None = None) -> ConnectionGuard:
-    """The engine's guard (one per engine, so all its units of work share the breaker)."""
-    if new is not None:
-        _guards[engine.sync_engine] = new
-    return _guards.setdefault(engine.sync_engine, ConnectionGuard())
-
-
-async def acquire(engine: AsyncEngine, *, read_only: bool = False) -> AsyncConnection:
-    """A connection with its transaction begun (or in autocommit, for reads where that is
-    safe), or StorageUnavailable (soon)."""
-    rules = guard(engine)
-    rules.breaker.check()
-    autocommit = read_only and rules.autocommit_reads
-    try:
-        connection = await _open_with_one_retry(engine, rules.deadline, autocommit)
-    except StorageUnavailable:
-        rules.breaker.trip()
-        raise
-    rules.breaker.close()
-    return connection
+    async def acquire(self, engine: AsyncEngine, *, read_only: bool = False) -> AsyncConnection:
+        """A connection with its transaction begun (or in autocommit, for reads where that is
+        safe), or StorageUnavailable (soon)."""
+        self.breaker.check()
+        autocommit = read_only and self.autocommit_reads
+        try:
+            connection = await _open_with_one_retry(engine, self.deadline, autocommit)
+        except StorageUnavailable:
+            self.breaker.trip()
+            raise
+        self.breaker.close()
+        return connection
 
 
 async def _open_with_one_retry(

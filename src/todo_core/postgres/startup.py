@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -16,14 +15,14 @@ from tenacity import (
 )
 
 from todo_core.errors import StorageUnavailable
-from todo_core.postgres.resilience import guard, open_connection
+from todo_core.postgres.database import PostgresDatabase
 from todo_core.postgres.translate import storage_errors
 
 log = logging.getLogger("todo.database")
 
 
 async def wait_for_database(
-    engine: AsyncEngine, *, attempts: int, shown_url: str, max_wait: float = 8.0
+    database: PostgresDatabase, *, attempts: int, shown_url: str, max_wait: float = 8.0
 ) -> None:
     """Run `SELECT 1`, trying up to `attempts` times; raise StorageUnavailable at the end."""
 
@@ -46,13 +45,13 @@ async def wait_for_database(
     )
     async for attempt in retrying:
         with attempt:
-            await _ping(engine)
+            await _ping(database)
     log.info("database %s reachable", shown_url)
 
 
-async def _ping(engine: AsyncEngine) -> None:
+async def _ping(database: PostgresDatabase) -> None:
     # Bounded like every unit of work: through a pooler a dead database means a silent queue.
-    connection = await open_connection(engine, guard(engine).deadline)
+    connection = await database.connect_once()
     try:
         with storage_errors():
             await connection.execute(text("SELECT 1"))

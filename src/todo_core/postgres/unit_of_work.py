@@ -1,18 +1,18 @@
 """The unit of work on one pooled connection: committed only when told, rolled back otherwise,
-and the connection always goes back to the pool. The connection comes from `resilience.acquire`:
-bounded in time, retried once when cut before its first statement, short-circuited while the
-database is down."""
+and the connection always goes back to the pool. The connection comes from
+`PostgresDatabase.acquire`: bounded in time, retried once when cut before its first statement,
+short-circuited while the database is down."""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from todo_core.ports import TaskRepository, UserRepository
+from todo_core.postgres.database import PostgresDatabase
 from todo_core.postgres.repositories import PostgresTaskRepository, PostgresUserRepository
-from todo_core.postgres.resilience import acquire
 from todo_core.postgres.translate import storage_errors
 
 
@@ -20,13 +20,13 @@ class PostgresUnitOfWork:
     users: UserRepository
     tasks: TaskRepository
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
-        self._engine = engine
+    def __init__(self, database: PostgresDatabase, *, read_only: bool = False) -> None:
+        self._database = database
         self._read_only = read_only
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        self._connection = await acquire(self._engine, read_only=self._read_only)
+        self._connection = await self._database.acquire(read_only=self._read_only)
         self.users = PostgresUserRepository(self._connection)
         self.tasks = PostgresTaskRepository(self._connection)
         return self
@@ -56,8 +56,8 @@ class PostgresUnitOfWork:
 class PostgresUnitOfWorkFactory:
     """`UnitOfWorkFactory` for the services: each call opens a fresh unit of work."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._database = database
 
     def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self._engine, read_only=read_only)
+        return PostgresUnitOfWork(self._database, read_only=read_only)

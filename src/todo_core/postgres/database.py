@@ -1,0 +1,46 @@
+"""The PostgreSQL adapter as one explicit object: the engine, its connection guard (deadline
+and circuit breaker) and its transaction policy (reads in autocommit on a direct endpoint, in
+a transaction behind a pooler), built together from `EngineOptions` by one factory, handed to
+the unit-of-work factory and the health probe, and disposed of once by whoever built it.
+
+Nothing connects when it is built; nothing is registered anywhere on the side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from todo_core.postgres.engine import EngineOptions, build_engine
+from todo_core.postgres.resilience import Breaker, ConnectionGuard, open_connection
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PostgresDatabase:
+    engine: AsyncEngine
+    guard: ConnectionGuard
+
+    @classmethod
+    def from_url(cls, url: URL, options: EngineOptions) -> PostgresDatabase:
+        """The engine and its guard, from one set of options (connects to nothing)."""
+        guard = ConnectionGuard(
+            deadline=options.connect_deadline(url),
+            breaker=Breaker(pause=options.circuit_pause),
+            autocommit_reads=not options.is_pooled(url),
+        )
+        return cls(engine=build_engine(url, options), guard=guard)
+
+    async def acquire(self, *, read_only: bool = False) -> AsyncConnection:
+        """A connection for a unit of work: bounded, retried once, short-circuited while the
+        database is down (see `resilience`)."""
+        return await self.guard.acquire(self.engine, read_only=read_only)
+
+    async def connect_once(self) -> AsyncConnection:
+        """One bounded attempt at a connection in a transaction, outside the breaker: for
+        start-up, which does its own retrying."""
+        return await open_connection(self.engine, self.guard.deadline)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
