@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from todo_api import problems
 from todo_api.container import Services
 from todo_api.docs import install_docs
+from todo_api.mcp import install_mcp
 from todo_api.middleware import BodyLimit, SecurityHeaders
 from todo_api.routes import accounts, health, tasks
 from todo_api.schemas.problems import move_problems_to_problem_json
@@ -39,7 +40,8 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await services.startup()
         try:
-            yield
+            async with run_mcp():
+                yield
         finally:
             await services.shutdown()
 
@@ -63,6 +65,7 @@ def create_app(
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(tasks.router, prefix=API_PREFIX)
+    run_mcp = install_mcp(app, services, public_url=settings.public_url, version=app.version)
     _add_middleware(app, settings)
     _document_problems_as_problem_json(app)
     return app

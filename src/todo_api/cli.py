@@ -3,6 +3,7 @@
 todo serve [--host H] [--port P] [--workers N]   production-style; needs DATABASE_URL
 todo dev [--port P] [--no-seed]                   embedded PostgreSQL when DATABASE_URL is unset
 todo db upgrade [REV] | downgrade [REV] | current | tables | seed
+todo mcp                                          MCP over stdio, as TODO_ACCESS_TOKEN's user
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError as SettingsValidationError
 
-from todo_api import bootstrap
+from todo_api import __version__, bootstrap, mcp
 from todo_api.settings import Settings, SettingsError
 
 
@@ -51,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8000)
     dev.add_argument("--no-seed", dest="seed", action="store_false")
     dev.set_defaults(run=_dev)
+
+    mcp = commands.add_parser("mcp", help="serve MCP tools over stdio (needs TODO_ACCESS_TOKEN)")
+    mcp.set_defaults(run=_mcp)
 
     db = commands.add_parser("db", help="manage the database").add_subparsers(
         required=True, metavar="ACTION"
@@ -150,6 +154,31 @@ def _serve_dev(args: argparse.Namespace) -> None:
         _run(bootstrap.seed(settings))
     print(f"todo: API on http://{args.host}:{args.port}  docs: http://{args.host}:{args.port}/docs")
     _uvicorn(settings, host=args.host, port=args.port)
+
+
+def _mcp(_: argparse.Namespace) -> None:
+    try:
+        token = mcp.access_token()
+    except mcp.AgentTokenError as error:
+        raise CommandError(str(error)) from None
+    settings = _settings()
+    # To stderr (stdout is the protocol), and quiet unless asked: agents show it as errors.
+    bootstrap.configure_logging(
+        settings.model_copy(update={"log_level": settings.log_level or "WARNING"})
+    )
+    services = bootstrap.build_services(settings)
+
+    async def serve() -> None:
+        await services.startup()
+        try:
+            await mcp.serve_stdio(services, token=token, version=__version__)
+        finally:
+            await services.shutdown()
+
+    try:
+        _run(serve())
+    except mcp.AgentTokenError as error:
+        raise CommandError(str(error)) from None
 
 
 def _current(_: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ text, input values, stack traces) is ever copied into a response.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -76,43 +77,67 @@ def _problem_for(error: errors.TodoError) -> ProblemType:
     return next(problem for kind, problem in _DOMAIN_PROBLEMS if isinstance(error, kind))
 
 
+def problem_fields(error: errors.TodoError) -> dict[str, Any]:
+    """The problem document's members for a core error (all but `instance`): what the HTTP API
+    answers, and what the MCP tools report."""
+    problem = _problem_for(error)
+    fields: dict[str, Any] = {
+        "type": problem.uri,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": str(error) if problem.status < 500 or problem.status == 503 else problem.title,
+    }
+    if isinstance(error, errors.ValidationError):
+        fields["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+    return fields
+
+
+def validation_fields(failures: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The problem for input that failed schema validation (pydantic's `errors()` entries)."""
+    return {
+        "type": "urn:todo:problem:validation-error",
+        "title": "Invalid input",
+        "status": 422,
+        "detail": "The request is invalid; see `errors` for each failing field.",
+        "errors": [
+            {"field": ".".join(str(part) for part in failure["loc"]), "message": failure["msg"]}
+            for failure in failures
+        ],
+    }
+
+
 async def _todo_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, errors.TodoError)
-    problem = _problem_for(error)
+    fields = problem_fields(error)
+    status = fields.pop("status")
     headers: dict[str, str] = {}
-    extensions: dict[str, Any] = {}
-    if problem.status == 401:
+    if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    if problem.status == 503:
+    if status == 503:
         headers["Retry-After"] = "2"
-    if isinstance(error, errors.ValidationError):
-        extensions["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
-    if problem.status >= 500:
+    if status >= 500:
         log.error("request failed: %s", type(error).__name__, exc_info=error)
     return problem_response(
-        problem.status,
-        detail=str(error) if problem.status < 500 or problem.status == 503 else problem.title,
-        title=problem.title,
-        type_uri=problem.uri,
+        status,
+        detail=fields.pop("detail"),
+        title=fields.pop("title"),
+        type_uri=fields.pop("type"),
         instance=request.url.path,
         headers=headers or None,
-        **extensions,
+        **fields,
     )
 
 
 async def _request_validation(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    fields = [
-        {"field": ".".join(str(part) for part in e["loc"]), "message": e["msg"]}
-        for e in error.errors()
-    ]
+    fields = validation_fields(error.errors())
     return problem_response(
-        422,
-        detail="The request is invalid; see `errors` for each failing field.",
-        title="Invalid input",
-        type_uri="urn:todo:problem:validation-error",
+        fields.pop("status"),
+        detail=fields.pop("detail"),
+        title=fields.pop("title"),
+        type_uri=fields.pop("type"),
         instance=request.url.path,
-        errors=fields,
+        **fields,
     )
 
 

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     jwks_issuer: str | None = None
     jwks_audience: str | None = None
 
+    # Where clients reach this API (the base of links in emails, and of the MCP endpoint's
+    # protected-resource metadata).
+    public_url: str = "http://127.0.0.1:8000"
+
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
