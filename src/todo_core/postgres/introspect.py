@@ -31,10 +31,7 @@ _CONSTRAINTS = text("""
     FROM pg_constraint con WHERE con.conrelid = :oid ORDER BY con.conname
 """)
 _INDEXES = text("""
-    SELECT i.relname, am.amname,
-           ARRAY(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY k(n, p)
-                 JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.n
-                 ORDER BY k.p)
+    SELECT i.relname, am.amname, pg_get_indexdef(x.indexrelid)
     FROM pg_index x
     JOIN pg_class i ON i.oid = x.indexrelid
     JOIN pg_am am ON am.oid = i.relam
@@ -70,10 +67,30 @@ def _describe_table(connection: Connection, oid: int) -> dict[str, Any]:
     for name, kind, definition, columns in connection.execute(_CONSTRAINTS, {"oid": oid}):
         _add_constraint(table, name, kind, definition, list(columns))
     table["indexes"] = {
-        name: {"columns": list(columns), "method": method}
-        for name, method, columns in connection.execute(_INDEXES, {"oid": oid})
+        name: {"columns": index_keys(definition), "method": method}
+        for name, method, definition in connection.execute(_INDEXES, {"oid": oid})
     }
     return {key: value for key, value in table.items() if value}
+
+
+def index_keys(definition: str) -> list[str]:
+    """The keys of `CREATE INDEX ... USING gin (title gin_trgm_ops)` as PostgreSQL prints
+    them: a plain column is its name; an operator class or an order follows it
+    (`due_date DESC NULLS LAST`)."""
+    keys, depth, current = [], 0, ""
+    for char in definition[definition.index("(", definition.index(" USING ")) + 1 :]:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        if char == "," and depth == 0:
+            keys.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return [*keys, current.strip()]
 
 
 def _add_constraint(

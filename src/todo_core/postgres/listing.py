@@ -4,7 +4,9 @@ Each page is one statement: the user's rows that come after the cursor in the ch
 `limit + 1` of them (the extra row only says whether there is a next page). Ordering always
 ends in `id`, so it is total and pages stay stable while tasks are added; the leading
 `user_id` plus sort column match an index, so a deep page costs what the first one does.
-`due_date` may be NULL: NULLs come last in both directions.
+`due_date` may be NULL: NULLs come last in both directions. `q=` is ILIKE on the bare
+columns, the form the trigram indexes (`ix_tasks_*_trgm`) serve. tests/integration/
+test_list_plans.py reads the plans at 100,000 tasks: every filter and sort is index-driven.
 """
 
 from __future__ import annotations

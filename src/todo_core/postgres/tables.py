@@ -11,6 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import (
+    DDL,
     Boolean,
     CheckConstraint,
     Column,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    event,
     func,
     text,
 )
@@ -39,6 +41,10 @@ metadata = MetaData(
         "uq": "uq_%(table_name)s_%(column_0_name)s",
     }
 )
+
+
+# The trigram indexes need pg_trgm; `metadata.create_all` (the schema test) installs it first.
+event.listen(metadata, "before_create", DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm"))  # type: ignore[no-untyped-call]
 
 
 class _Row(SQLModel):
@@ -89,6 +95,24 @@ class TaskRow(_Row, table=True):
         Index("ix_tasks_user_due", "user_id", "due_date", "id"),
         Index("ix_tasks_user_priority", "user_id", "priority", "id"),
         Index("ix_tasks_tags", "tags", postgresql_using="gin"),
+        # Every list order and `q=` is index-driven (migration 0002 says why).
+        Index("ix_tasks_user_updated", "user_id", "updated_at", "id"),
+        Index("ix_tasks_user_title", "user_id", "title", "id"),
+        Index(
+            "ix_tasks_user_due_desc", "user_id", text("due_date DESC NULLS LAST"), text("id DESC")
+        ),
+        Index(
+            "ix_tasks_title_trgm",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_tasks_description_trgm",
+            "description",
+            postgresql_using="gin",
+            postgresql_ops={"description": "gin_trgm_ops"},
+        ),
     )
 
     id: UUID = Field(sa_column=Column(Uuid(), primary_key=True))
