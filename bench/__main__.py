@@ -32,7 +32,17 @@ def main() -> None:
         "--profile", default="", help="comma-separated scenarios to record with py-spy (SVG)"
     )
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json")
+    parser.add_argument(
+        "--wan",
+        default="",
+        metavar="RTT_MS,...",
+        help="WAN mode (bench/wan.py): the database behind a proxy adding these RTTs, e.g. 10,40",
+    )
+    parser.add_argument("--samples", type=int, default=15, help="WAN mode: requests per op")
     args = parser.parse_args()
+    if args.wan:
+        _wan(args)
+        return
     wrk.ensure_wrk()
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     options = Options(
@@ -55,6 +65,19 @@ def main() -> None:
     chart = args.output.with_suffix(".png")
     report.chart(chart, results)
     print(f"\nwrote {args.output} and {chart}")
+
+
+def _wan(args: argparse.Namespace) -> None:
+    from bench import wan
+
+    wrk.ensure_wrk()
+    rtts = [float(x) for x in args.wan.split(",")]
+    results = wan.run(rtts, samples=args.samples, churn_seconds=args.seconds or 10.0)
+    output = args.output if args.output.name != "bench-results.json" else ROOT / "bench-wan.json"
+    wan.write(output, results)
+    print()
+    print(wan.table(results))
+    print(f"\nwrote {output} and {output.with_suffix('.png')}")
 
 
 if __name__ == "__main__":

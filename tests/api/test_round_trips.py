@@ -1,0 +1,141 @@
+"""Round trips per request, counted on the wire (bench.wire's proxy between the app and
+PostgreSQL), on the direct path and on the pooled one (the policy a Neon `-pooler` URL turns on:
+no startup options, no prepared statements, the statement timeout per transaction).
+
+On Neon a request's latency is round trips x RTT, so the counts are pinned: a change that adds
+one fails here, naming the operation. Requests follow one another a moment apart, at the
+default pool settings, on a warm pool: none may open a new session either.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from bench.wire import Tally, WireProxy
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+
+from tests.api.conftest import PASSWORD, make_settings
+from todo_api.app import create_app
+from todo_api.bootstrap import build_services
+from todo_core.postgres.engine import EngineOptions, create_engine
+
+TASKS = "/api/v1/users/me/tasks"
+
+# operation: (direct path, pooled path), each "<round trips>/<statements executed>"
+EXPECTED: dict[str, tuple[str, str]] = {
+    "signup": ("4/4", "5/5"),
+    "login": ("2/2", "5/5"),
+    "health": ("5/5", "6/6"),
+    "create": ("5/5", "6/6"),
+    "get": ("3/3", "6/6"),
+    "list": ("3/3", "6/6"),
+    "update": ("6/6", "7/7"),
+    "complete_recurring": ("8/7", "8/8"),
+    "delete": ("5/5", "6/6"),
+    "delete_if_match": ("5/5", "6/6"),
+    "get_missing": ("3/3", "6/6"),
+}
+
+
+@dataclass
+class Witnessed:
+    client: httpx.AsyncClient
+    proxy: WireProxy
+
+    async def send(self, method: str, path: str, **kwargs: object) -> tuple[httpx.Response, Tally]:
+        self.proxy.reset()
+        response = await self.client.request(method, path, **kwargs)  # type: ignore[arg-type]
+        return response, self.proxy.reset()
+
+
+def _upstream(url: URL) -> tuple[str, int] | Path:
+    socket_dir = url.query.get("host")
+    if socket_dir:
+        return Path(str(socket_dir)) / f".s.PGSQL.{url.port or 5432}"
+    return (url.host or "127.0.0.1", url.port or 5432)
+
+
+@pytest.fixture(params=["direct", "pooled"])
+async def witnessed(request: pytest.FixtureRequest, database_url: URL) -> AsyncIterator[Witnessed]:
+    if str(database_url.query.get("sslmode", "")) not in ("", "disable", "allow", "prefer"):
+        pytest.skip("the wire proxy reads plain-text PostgreSQL only")
+    pooled = request.param == "pooled"
+    with WireProxy(_upstream(database_url)) as proxy:
+        url = database_url.difference_update_query(["host"]).set(host="127.0.0.1", port=proxy.port)
+        url = url.update_query_dict({"sslmode": "disable"})
+        engine = create_engine(url, EngineOptions(pooled=pooled))  # the default pool settings
+        settings = make_settings(url)
+        app = create_app(build_services(settings, engine=engine), settings)
+        try:
+            async with LifespanManager(app):
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                    yield Witnessed(client, proxy)
+        finally:
+            async with engine.begin() as connection:  # tests leave the database empty
+                await connection.execute(text("TRUNCATE users, tasks CASCADE"))
+            await engine.dispose()
+
+
+async def _measure(w: Witnessed) -> dict[str, Tally]:
+    seen: dict[str, Tally] = {}
+
+    async def call(name: str, method: str, path: str, status: int, **kw: object) -> httpx.Response:
+        response, tally = await w.send(method, path, **kw)
+        assert response.status_code == status, (name, response.text)
+        seen[name] = tally
+        return response
+
+    email = f"round.trips.{uuid.uuid4().hex[:8]}@example.com"
+    await call("signup", "POST", "/api/v1/auth/signup", 201,
+               json={"email": email, "password": PASSWORD})  # fmt: skip
+    login = await call("login", "POST", "/api/v1/auth/login", 200,
+                       data={"username": email, "password": PASSWORD})  # fmt: skip
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    await call("health", "GET", "/health", 200)
+    created = await call("create", "POST", TASKS, 201, json={"title": "Count me"}, headers=auth)
+    task = f"{TASKS}/{created.json()['id']}"
+    await call("get", "GET", task, 200, headers=auth)
+    await call("list", "GET", f"{TASKS}?limit=100", 200, headers=auth)
+    await call("update", "PATCH", task, 200, json={"title": "Counted"}, headers=auth)
+    daily = {"title": "Daily", "recurrence": "FREQ=DAILY", "due_date": "2099-01-01T09:00:00Z"}
+    recurring = await w.client.post(TASKS, json=daily, headers=auth)
+    assert recurring.status_code == 201, recurring.text
+    await call("complete_recurring", "PATCH", f"{TASKS}/{recurring.json()['id']}", 200,
+               json={"completed": True}, headers=auth)  # fmt: skip
+    await call("delete", "DELETE", task, 204, headers=auth)
+    again = await w.client.post(TASKS, json={"title": "Versioned"}, headers=auth)
+    etag = again.headers["ETag"]
+    await call("delete_if_match", "DELETE", f"{TASKS}/{again.json()['id']}", 204,
+               headers={**auth, "If-Match": etag})  # fmt: skip
+    await call("get_missing", "GET", task, 404, headers=auth)
+    return seen
+
+
+def _short(sql: str) -> str:
+    words = sql.split()
+    return " ".join(words[:2]) + (" ..." if len(words) > 2 else "")
+
+
+async def test_round_trips_per_request(
+    witnessed: Witnessed, request: pytest.FixtureRequest
+) -> None:
+    await witnessed.send("GET", "/health")  # a warm pool: one session, already open
+    seen = await _measure(witnessed)
+    column = 0 if "direct" in request.node.callspec.id else 1
+    found = {name: f"{t.round_trips}/{len(t.statements)}" for name, t in seen.items()}
+    expected = {name: counts[column] for name, counts in EXPECTED.items()}
+    report = "\n".join(
+        f"{name}: {tally.round_trips} round trips, {tally.sessions} new sessions: "
+        + " | ".join(_short(sql) for sql in tally.statements)
+        for name, tally in seen.items()
+    )
+    assert found == expected, f"round trips per operation changed:\n{report}"
+    assert {name: tally.sessions for name, tally in seen.items() if tally.sessions} == {}, report
