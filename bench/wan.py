@@ -155,8 +155,8 @@ def _churn(url: str, data: Dataset, seconds: float) -> dict[str, Any]:
                         "rps": round(load.rps),
                         "new_sessions_per_10s": round(opened * 10 / seconds, 1),
                     }
-                    print(f"  churn {key:<22} {load.rps:8.0f} req/s  "
-                          f"{rows[key]['new_sessions_per_10s']:6.1f} new sessions / 10 s")  # fmt: skip
+                    per_10s = rows[key]["new_sessions_per_10s"]
+                    print(f"  churn {key:<22} {load.rps:8.0f} req/s {per_10s:6.1f} new sessions/10 s")
     return rows
 
 
