@@ -144,8 +144,12 @@ def _churn(url: str, data: Dataset, seconds: float) -> dict[str, Any]:
                 data.tokens[role] = log_in(base_url, data.email(role))
             for name in CHURN_SCENARIOS:
                 for connections in (8, 32):
-                    wrk.run(base_url + "/", env=by_name[name].wrk_env(data), seconds=1,
-                            connections=connections)  # fmt: skip  (warm-up)
+                    wrk.run(
+                        base_url + "/",
+                        env=by_name[name].wrk_env(data),
+                        seconds=1,
+                        connections=connections,
+                    )  # fmt: skip  (warm-up)
                     proxy.reset()
                     load = wrk.run(base_url + "/", env=by_name[name].wrk_env(data),
                                    seconds=seconds, connections=connections)  # fmt: skip
@@ -156,7 +160,7 @@ def _churn(url: str, data: Dataset, seconds: float) -> dict[str, Any]:
                         "new_sessions_per_10s": round(opened * 10 / seconds, 1),
                     }
                     per_10s = rows[key]["new_sessions_per_10s"]
-                    print(f"  churn {key:<22} {load.rps:8.0f} req/s {per_10s:6.1f} new sessions/10 s")
+                    print(f"  churn {key:<22} {load.rps:8.0f} req/s {per_10s:6.1f} sessions/10 s")
     return rows
 
 
