@@ -24,7 +24,8 @@ from sqlalchemy.engine import URL
 from tests.api.conftest import PASSWORD, make_settings
 from todo_api.app import create_app
 from todo_api.bootstrap import build_services
-from todo_core.postgres.engine import EngineOptions, create_engine
+from todo_core.postgres.database import PostgresDatabase
+from todo_core.postgres.engine import EngineOptions
 
 TASKS = "/api/v1/users/me/tasks"
 
@@ -70,18 +71,18 @@ async def witnessed(request: pytest.FixtureRequest, database_url: URL) -> AsyncI
     with WireProxy(_upstream(database_url)) as proxy:
         url = database_url.difference_update_query(["host"]).set(host="127.0.0.1", port=proxy.port)
         url = url.update_query_dict({"sslmode": "disable"})
-        engine = create_engine(url, EngineOptions(pooled=pooled))  # the default pool settings
+        database = PostgresDatabase.from_url(url, EngineOptions(pooled=pooled))  # pool defaults
         settings = make_settings(url)
-        app = create_app(build_services(settings, engine=engine), settings)
+        app = create_app(build_services(settings, database=database), settings)
         try:
             async with LifespanManager(app):
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                     yield Witnessed(client, proxy)
         finally:
-            async with engine.begin() as connection:  # tests leave the database empty
+            async with database.engine.begin() as connection:  # tests leave the database empty
                 await connection.execute(text("TRUNCATE users, tasks CASCADE"))
-            await engine.dispose()
+            await database.dispose()
 
 
 async def _measure(w: Witnessed) -> dict[str, Tally]:
