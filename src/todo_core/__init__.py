@@ -8,10 +8,13 @@ from todo_core.clock import SystemClock
 from todo_core.domain import (
     DEFAULT_SORT,
     MAX_CURSOR_LENGTH,
+    UNSET,
+    Applied,
     PageCursor,
     Priority,
     SortField,
     Task,
+    TaskChanges,
     TaskPage,
     TaskQuery,
     TaskSort,
@@ -41,13 +44,14 @@ from todo_core.ports import (
     UnitOfWorkFactory,
     UserRepository,
 )
-from todo_core.services import UNSET, AccountService, TaskChanges, TaskService, TaskUpdate
+from todo_core.services import AccountService, TaskService, TaskUpdate
 
 __all__ = [
     "DEFAULT_SORT",
     "MAX_CURSOR_LENGTH",
     "UNSET",
     "AccountService",
+    "Applied",
     "AuthenticationFailed",
     "BcryptPasswordHasher",
     "Clock",

@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_core import PageCursor, Priority, Task, TaskQuery, TaskSort
-from todo_core.domain.lifecycle import new_task
+from todo_core.domain import new_task
 from todo_core.domain.users import new_user
 from todo_core.postgres import PostgresDatabase, PostgresUnitOfWorkFactory
 from todo_core.testing import InMemoryStore

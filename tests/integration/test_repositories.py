@@ -3,17 +3,26 @@ versions, ownership, rollback, and connections always returned to the pool."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from todo_core import DuplicateAccount, NotFound, Task, User, VersionMismatch
-from todo_core.domain.lifecycle import new_task
+from todo_core import (
+    DuplicateAccount,
+    NotFound,
+    Priority,
+    Task,
+    TaskChanges,
+    User,
+    VersionMismatch,
+)
+from todo_core.domain import new_task
 from todo_core.domain.users import new_user
 from todo_core.postgres import PostgresDatabase, PostgresUnitOfWorkFactory
+from todo_core.postgres.repositories import TASK_ROWS, task_values
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -25,6 +34,20 @@ def a_user(email: str = "ada@example.com", username: str | None = "ada") -> User
 def a_task(user: User, **fields: object) -> Task:
     values: dict[str, object] = {"title": "Write", "tags": ["work"], **fields}
     return new_task(user_id=user.id, now=NOW, **values)  # type: ignore[arg-type]
+
+
+def test_rows_become_entities_of_domain_types() -> None:
+    # What a driver hands over: an enum label, a list, times in the session's zone.
+    task = a_task(a_user(), priority="high", due_date=NOW + timedelta(days=1))
+    tokyo = timezone(timedelta(hours=9))
+    values = {**task_values(task), "created_at": NOW.astimezone(tokyo)}
+    values["due_date"] = task.due_date.astimezone(tokyo) if task.due_date else None
+    entity = TASK_ROWS.entity([values[name] for name in TASK_ROWS.names])
+    assert values["priority"] == "high" and values["tags"] == ["work"]
+    assert entity == task
+    assert (entity.priority, entity.tags) == (Priority.HIGH, ("work",))
+    assert entity.created_at.tzinfo is UTC and entity.due_date is not None
+    assert entity.due_date.tzinfo is UTC
 
 
 @pytest.fixture
@@ -100,10 +123,9 @@ async def test_update_checks_the_version(uow: PostgresUnitOfWorkFactory) -> None
     user = a_user()
     task = a_task(user)
     await add(uow, user, task)
-    task.title = "Changed"
-    task.touch(NOW)
+    applied = task.apply(TaskChanges(title="Changed"), NOW)
     async with uow() as work:
-        await work.tasks.update(task, expected_version=1)
+        await work.tasks.update(task, expected_version=applied.loaded_version)
         await work.commit()
     task.title = "Lost update"
     async with uow() as work:
@@ -141,7 +163,7 @@ async def test_update_of_a_deleted_task_is_not_found(uow: PostgresUnitOfWorkFact
     async with uow() as work:
         await work.tasks.delete(user_id=user.id, task_id=task.id)
         await work.commit()
-    task.touch(NOW)
+    task.apply(TaskChanges(title="Gone"), NOW)
     async with uow() as work:
         with pytest.raises(NotFound):
             await work.tasks.update(task, expected_version=1)

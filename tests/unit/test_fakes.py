@@ -14,6 +14,7 @@ from todo_core import (
     StorageError,
     StorageUnavailable,
     Task,
+    TaskChanges,
     TaskQuery,
     User,
     VersionMismatch,
@@ -95,8 +96,8 @@ async def test_concurrent_sign_ups_clash_at_commit(store: InMemoryStore) -> None
 async def test_version_check(store: InMemoryStore) -> None:
     _, task = await seeded(store)
     async with store.unit_of_work() as uow:
-        edited = replace(task, title="Edited")
-        edited.touch(later(hours=1))
+        edited = replace(task)
+        edited.apply(TaskChanges(title="Edited"), later(hours=1))
         with pytest.raises(VersionMismatch) as caught:
             await uow.tasks.update(edited, expected_version=5)
         assert caught.value.current_version == 1
@@ -112,8 +113,7 @@ async def test_lost_update_is_caught_at_commit(store: InMemoryStore) -> None:
         for uow, title in ((first, "one"), (second, "two")):
             loaded = await uow.tasks.get(user_id=user.id, task_id=task.id)
             assert loaded is not None
-            loaded.title = title
-            loaded.touch(later(hours=1))
+            loaded.apply(TaskChanges(title=title), later(hours=1))
             await uow.tasks.update(loaded, expected_version=1)
         await first.commit()
         with pytest.raises(VersionMismatch):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from tests.unit.conftest import NOW, later
-from todo_core import Priority, ValidationError
+from todo_core import Applied, Priority, Task, TaskChanges, ValidationError
 from todo_core.domain import (
     check_due_date,
     new_task,
@@ -178,29 +178,57 @@ def test_complete_and_reopen_set_and_clear_completed_at() -> None:
     assert task.reopen(later(hours=4)) is False
 
 
-def test_version_steps_once_per_save_however_many_changes() -> None:
-    task = new_task(user_id=uuid.uuid4(), title="Plan", now=NOW)
-    task.complete(later(hours=1))
-    task.reopen(later(hours=2))
-    task.touch(later(hours=3))
-    assert task.version == 2
-    reloaded = replace(task)  # what a repository hands back after saving
-    reloaded.touch(later(hours=4))
-    assert reloaded.version == 3
-
-
-def test_entity_normalises_what_an_adapter_hands_over() -> None:
-    tokyo = timezone(timedelta(hours=9))
-    task = new_task(user_id=uuid.uuid4(), title="Plan", now=NOW)
-    rebuilt = replace(
-        task,
-        tags=["a", "b"],  # type: ignore[arg-type]
-        priority="high",  # type: ignore[arg-type]
-        created_at=NOW.astimezone(tokyo),
+def test_apply_is_one_edit_one_version_step_however_many_fields() -> None:
+    task = Task.create(user_id=uuid.uuid4(), title="Plan", now=NOW)
+    applied = task.apply(
+        TaskChanges(title="Plan the trip", priority="high", tags=["Trip"], completed=True),
+        later(hours=1),
     )
-    assert rebuilt.tags == ("a", "b")
-    assert rebuilt.priority is Priority.HIGH
-    assert rebuilt.created_at.tzinfo == UTC
+    assert applied == Applied(
+        changed=("title", "priority", "tags", "completed", "completed_at"), loaded_version=1
+    )
+    assert (task.version, task.updated_at, task.completed_at) == (2, later(hours=1), later(hours=1))
+    assert task.apply(TaskChanges(completed=False), later(hours=2)).loaded_version == 2
+    assert task.version == 3
+
+
+def test_apply_of_nothing_new_changes_nothing() -> None:
+    task = Task.create(user_id=uuid.uuid4(), title="Plan", tags=["a"], now=NOW)
+    before = replace(task)
+    applied = task.apply(TaskChanges(title=" Plan ", tags=["A"], completed=False), later(hours=1))
+    assert applied == Applied(changed=(), loaded_version=1)
+    assert task == before
+
+
+def test_apply_validates_every_field_before_changing_any() -> None:
+    task = Task.create(user_id=uuid.uuid4(), title="Plan", now=NOW)
+    before = replace(task)
+    with pytest.raises(ValidationError) as caught:
+        task.apply(
+            TaskChanges(title=" ", due_date=later(days=-1), recurrence="daily", tags=[""]),
+            later(hours=1),
+        )
+    assert failing_fields(caught.value) == ["due_date", "title", "tags"]  # no schedule check
+    assert task == before
+
+
+def test_apply_keeps_an_unmoved_past_due_date() -> None:
+    task = Task.create(user_id=uuid.uuid4(), title="Plan", due_date=later(hours=1), now=NOW)
+    applied = task.apply(TaskChanges(due_date=later(hours=1), title="Late"), later(days=1))
+    assert applied.changed == ("title",)
+
+
+def test_completing_a_recurring_task_returns_its_next_occurrence() -> None:
+    task = Task.create(
+        user_id=uuid.uuid4(), title="Gym", due_date=later(days=1), recurrence="daily", now=NOW
+    )
+    applied = task.apply(TaskChanges(completed=True, title="Gym!"), later(days=1, hours=1))
+    following = applied.next_occurrence
+    assert following is not None and following.id != task.id
+    assert (following.title, following.due_date, following.version) == ("Gym!", later(days=2), 1)
+    assert (following.completed, following.created_at) == (False, later(days=1, hours=1))
+    again = task.apply(TaskChanges(completed=True), later(days=1, hours=2))
+    assert again == Applied(changed=(), loaded_version=2)  # already completed: no follow-up
 
 
 def test_overdue_means_pending_and_past_due() -> None:

@@ -1,13 +1,15 @@
 """The pure domain: entities, value objects and the rules for them. No I/O happens here."""
 
-from todo_core.domain.lifecycle import follow_up, new_task
 from todo_core.domain.pagination import MAX_CURSOR_LENGTH, PageCursor
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.recurrence import next_occurrence, parse_recurrence
 from todo_core.domain.sorting import DEFAULT_SORT, SortField, SortKey, TaskSort
 from todo_core.domain.tasks import (
+    UNSET,
+    Applied,
     Priority,
     Task,
+    TaskChanges,
     check_due_date,
     normalize_description,
     normalize_tags,
@@ -21,14 +23,21 @@ from todo_core.domain.users import (
     normalize_username,
 )
 
+# The earlier names of the entity's factory and follow-up rule, kept for code built on them.
+new_task = Task.create
+follow_up = Task.follow_up
+
 __all__ = [
     "DEFAULT_SORT",
     "MAX_CURSOR_LENGTH",
+    "UNSET",
+    "Applied",
     "PageCursor",
     "Priority",
     "SortField",
     "SortKey",
     "Task",
+    "TaskChanges",
     "TaskPage",
     "TaskQuery",
     "TaskSort",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from todo_core.domain.validation import Checks, clean_text, is_encodable, optional_text, to_utc
+from todo_core.domain.validation import Checks, clean_text, is_encodable, optional_text
 from todo_core.errors import ValidationError
 
 EMAIL_MAX = 320
@@ -35,11 +35,6 @@ class User:
     email_verified: bool
     created_at: datetime
     updated_at: datetime
-
-    def __post_init__(self) -> None:
-        # Adapters may hand over times in the session's zone; the domain speaks UTC.
-        self.created_at = to_utc("created_at", self.created_at)
-        self.updated_at = to_utc("updated_at", self.updated_at)
 
 
 def normalize_email(value: str) -> str:

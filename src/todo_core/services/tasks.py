@@ -1,4 +1,5 @@
-"""Tasks: each operation opens a unit of work, checks the actor, loads, changes and commits.
+"""Tasks: each operation opens a unit of work, checks the actor, loads, applies the entity's
+rule (`Task.create`, `Task.apply`), saves what follows from it and commits.
 
 The acting user is checked here, once, inside the operation's own unit of work: they must
 still exist and be active (a token outlives a deleted account), and may only act on their own
@@ -14,12 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from todo_core.domain.lifecycle import follow_up, new_task
 from todo_core.domain.queries import TaskPage, TaskQuery
-from todo_core.domain.tasks import Priority, Task
+from todo_core.domain.tasks import UNSET, Priority, Task, TaskChanges
 from todo_core.errors import AuthenticationFailed, Forbidden, NotFound, VersionMismatch
 from todo_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from todo_core.services.changes import UNSET, TaskChanges, apply_changes
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class TaskService:
         tags: Iterable[str] = (),
         recurrence: str | None = None,
     ) -> Task:
-        task = new_task(
+        task = Task.create(
             user_id=owner_id,
             title=title,
             description=description,
@@ -93,14 +92,13 @@ class TaskService:
         async with self._uow() as uow:
             await _check_actor(uow, actor_id, owner_id)
             task = await _load(uow, owner_id, task_id, expected_version)
-            loaded_version = task.version
-            following = _apply(task, changes, now)
-            if task.version != loaded_version:  # touched: see todo_core.domain.tasks
-                await uow.tasks.update(task, expected_version=loaded_version)
-            if following is not None:
-                await uow.tasks.add(following)
+            applied = task.apply(changes, now)
+            if applied.changed:
+                await uow.tasks.update(task, expected_version=applied.loaded_version)
+            if applied.next_occurrence is not None:
+                await uow.tasks.add(applied.next_occurrence)
             await uow.commit()
-        return TaskUpdate(task, following)
+        return TaskUpdate(task, applied.next_occurrence)
 
     async def complete(
         self, *, actor_id: UUID, owner_id: UUID, task_id: UUID, expected_version: int | None = None
@@ -141,16 +139,6 @@ async def _load(uow: UnitOfWork, owner_id: UUID, task_id: UUID, expected: int | 
     if expected is not None and expected != task.version:
         raise VersionMismatch(task.version)
     return task
-
-
-def _apply(task: Task, changes: TaskChanges, now: datetime) -> Task | None:
-    """Fields first, then completion, so a follow-up inherits the new fields and due date."""
-    apply_changes(task, changes, now)
-    if changes.completed is True and task.complete(now):
-        return follow_up(task, now)
-    if changes.completed is False:
-        task.reopen(now)
-    return None
 
 
 __all__ = ["UNSET", "TaskChanges", "TaskService", "TaskUpdate"]
