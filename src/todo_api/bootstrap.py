@@ -1,17 +1,21 @@
-"""The composition root: the one place that builds settings, engine, adapter and services and
-hands them to `create_app`. Nothing connects at import time.
+"""The composition root: the one place that turns settings into the app's parts (the database
+adapter, the services, the token service) and hands them to `create_app`. Each part is built
+once; nothing connects at import time.
 
-It is also the only module of `todo_api` allowed to import the PostgreSQL adapter
-(import-linter checks it), so the CLI's database commands come through here as well.
+Besides the CLI's database commands (`todo_api.db_commands`), it is the only module of
+`todo_api` allowed to import the PostgreSQL adapter (import-linter checks it).
+
+The start-up work (wait for the database, then bring or check its schema) runs once: in the
+app's lifespan when uvicorn starts the app itself (`app_from_environment`), or in the `todo`
+command before uvicorn starts, in which case the app it hands uvicorn
+(`prepared_app_from_environment`) skips it.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from functools import partial
 
@@ -19,89 +23,93 @@ from fastapi import FastAPI
 from sqlalchemy.engine import URL
 
 from todo_api.app import create_app
-from todo_api.container import Services
+from todo_api.container import Services, nothing_to_do
+from todo_api.logs import configure_logging
 from todo_api.settings import Settings
 from todo_api.tokens import ExternalIssuer, TokenService
-from todo_core import AccountService, BcryptPasswordHasher, SystemClock, TaskService, TodoError
-from todo_core.postgres import PostgresDatabase, migrate
-from todo_core.postgres.embedded import embedded_postgres
-from todo_core.postgres.engine import EngineOptions
-from todo_core.postgres.health import PostgresHealthProbe
-from todo_core.postgres.introspect import table_overview
+from todo_core import AccountService, BcryptPasswordHasher, SystemClock, TaskService
+from todo_core.postgres import (
+    EngineOptions,
+    PostgresDatabase,
+    PostgresHealthProbe,
+    PostgresUnitOfWorkFactory,
+    migrate,
+    normalize_database_url,
+)
 from todo_core.postgres.startup import wait_for_database
-from todo_core.postgres.unit_of_work import PostgresUnitOfWorkFactory
-from todo_core.postgres.url import DatabaseUrlError, direct_url, masked, normalize_database_url
-from todo_core.seed import seed_development_data
+from todo_core.postgres.url import direct_url, masked
 
 log = logging.getLogger("todo")
 
-__all__ = [
-    "DatabaseUrlError",
-    "TodoError",
-    "app_from_environment",
-    "build_services",
-    "load_settings",
-]
+# Each engine option `name` is the setting `db_<name>`; these have no setting (the adapter's
+# own defaults hold).
+_OPTIONS_WITHOUT_SETTING = frozenset({"circuit_pause"})
 
 
-@dataclass(frozen=True)
-class DatabaseTarget:
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """The settings with the database URLs parsed, once; what every builder here takes."""
+
+    settings: Settings
     url: URL  # the app's URL (pooled on Neon)
     migration_url: URL  # direct endpoint: migrations and their lock need a real session
 
+    @classmethod
+    def of(cls, settings: Settings) -> Config:
+        """DatabaseUrlError when DATABASE_URL (or MIGRATION_DATABASE_URL) is missing or bad."""
+        raw = settings.database_url.get_secret_value() if settings.database_url else None
+        url = normalize_database_url(raw)
+        migration = settings.migration_database_url
+        return cls(
+            settings=settings,
+            url=url,
+            migration_url=normalize_database_url(
+                migration.get_secret_value(), name="MIGRATION_DATABASE_URL"
+            )
+            if migration
+            else direct_url(url),
+        )
+
     @property
-    def shown(self) -> str:
+    def shown_url(self) -> str:
         return masked(self.url)
 
 
-def load_settings() -> Settings:
+def load_config() -> Config:
+    """Settings from the environment, checked, with the URLs parsed: a bad one stops here."""
     settings = Settings()
     settings.check()
-    database_target(settings)  # a missing or malformed DATABASE_URL stops here
-    return settings
+    return Config.of(settings)
 
 
-def database_target(settings: Settings) -> DatabaseTarget:
-    raw = settings.database_url.get_secret_value() if settings.database_url else None
-    url = normalize_database_url(raw)
-    if settings.migration_database_url:
-        migration = normalize_database_url(
-            settings.migration_database_url.get_secret_value(), name="MIGRATION_DATABASE_URL"
-        )
-    else:
-        migration = direct_url(url)
-    return DatabaseTarget(url, migration)
+def engine_options(settings: Settings) -> EngineOptions:
+    """The DB_* settings as the adapter's options: the one place they are mapped."""
+    names = (f.name for f in fields(EngineOptions) if f.name not in _OPTIONS_WITHOUT_SETTING)
+    return EngineOptions(**{name: getattr(settings, f"db_{name}") for name in names})
 
 
-def build_database(settings: Settings, url: URL) -> PostgresDatabase:
-    options = EngineOptions(
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout,
-        pool_recycle=settings.db_pool_recycle,
-        pool_pre_ping=settings.db_pool_pre_ping,
-        connect_timeout=settings.db_connect_timeout,
-        statement_timeout_ms=settings.db_statement_timeout_ms,
-        pooled=settings.db_pooled,
-        echo=settings.db_echo,
-    )
-    return PostgresDatabase.from_url(url, options)
+def build_database(config: Config, url: URL | None = None) -> PostgresDatabase:
+    """The adapter on `url` (default: the app's URL); the caller disposes of it."""
+    return PostgresDatabase.from_url(url or config.url, engine_options(config.settings))
 
 
-def build_services(settings: Settings, *, database: PostgresDatabase | None = None) -> Services:
-    target = database_target(settings)
-    database = database or build_database(settings, target.url)
+def build_services(
+    config: Config, *, database: PostgresDatabase | None = None, start: bool = True
+) -> Services:
+    """The services on `database`, or on one of their own that their shutdown disposes of.
+    `start=False`: the start-up work was done already (by the `todo` command)."""
+    owned = database is None
+    database = database or build_database(config)
     clock = SystemClock()
     uow = PostgresUnitOfWorkFactory(database)
+    hasher = BcryptPasswordHasher(rounds=config.settings.password_hash_rounds)
     return Services(
-        accounts=AccountService(
-            uow=uow, hasher=BcryptPasswordHasher(rounds=settings.password_hash_rounds), clock=clock
-        ),
+        accounts=AccountService(uow=uow, hasher=hasher, clock=clock),
         tasks=TaskService(uow=uow, clock=clock),
         health=PostgresHealthProbe(database, head=migrate.head_revision()),
-        tokens=_token_service(settings, clock),
-        startup=partial(_start, settings, database, target),
-        shutdown=database.dispose,
+        tokens=_token_service(config.settings, clock),
+        startup=partial(start_database, config, database) if start else nothing_to_do,
+        shutdown=database.dispose if owned else nothing_to_do,
     )
 
 
@@ -129,26 +137,13 @@ def _token_service(settings: Settings, clock: SystemClock) -> TokenService:
     )
 
 
-def _connect_attempts(settings: Settings) -> int:
-    return settings.db_connect_attempts or (5 if settings.is_production else 1)
-
-
-async def reach_database(settings: Settings) -> None:
-    """Wait for the database as the app's start would; StorageUnavailable when it gives up."""
-    target = database_target(settings)
-    database = build_database(settings, target.url)
-    try:
-        await wait_for_database(
-            database, attempts=_connect_attempts(settings), shown_url=target.shown
-        )
-    finally:
-        await database.dispose()
-
-
-async def _start(settings: Settings, database: PostgresDatabase, target: DatabaseTarget) -> None:
-    attempts = _connect_attempts(settings)
-    await wait_for_database(database, attempts=attempts, shown_url=target.shown)
-    current = await migrate.current_revision(target.migration_url)
+async def start_database(config: Config, database: PostgresDatabase) -> None:
+    """The start-up work: wait for the database (StorageUnavailable when it gives up), then
+    migrate it in development or warn about an old schema in production."""
+    settings = config.settings
+    attempts = settings.db_connect_attempts or (5 if settings.is_production else 1)
+    await wait_for_database(database, attempts=attempts, shown_url=config.shown_url)
+    current = await migrate.current_revision(config.migration_url)
     head = migrate.head_revision()
     if current == head:
         return
@@ -156,62 +151,31 @@ async def _start(settings: Settings, database: PostgresDatabase, target: Databas
         log.warning("database schema is at %s but this release expects %s", current, head)
         return
     log.info("development: migrating the database from %s to %s", current, head)
-    await migrate.upgrade(target.migration_url)
+    await migrate.upgrade(config.migration_url)
 
 
-def configure_logging(settings: Settings) -> None:
-    default = "WARNING" if settings.is_production else "INFO"
-    level = (settings.log_level or default).upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("todo").setLevel(level)
-    if level == "DEBUG" and not settings.is_production:
-        logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)  # SQL, never parameters
-
-
-def app_from_environment() -> FastAPI:
-    """The uvicorn factory: `uvicorn --factory todo_api.bootstrap:app_from_environment`."""
-    settings = load_settings()
-    configure_logging(settings)
-    return create_app(build_services(settings), settings)
-
-
-# The CLI's database commands.
-
-
-async def upgrade(settings: Settings, revision: str = "head") -> None:
-    await migrate.upgrade(database_target(settings).migration_url, revision)
-
-
-async def downgrade(settings: Settings, revision: str) -> None:
-    await migrate.downgrade(database_target(settings).migration_url, revision)
-
-
-async def current(settings: Settings) -> tuple[str | None, str | None]:
-    return await migrate.current_revision(database_target(settings).migration_url), (
-        migrate.head_revision()
-    )
-
-
-async def tables(settings: Settings) -> list[tuple[str, list[tuple[str, str]], int]]:
-    database = build_database(settings, database_target(settings).migration_url)
+async def start_once(config: Config) -> None:
+    """The start-up work for the `todo` command, before it starts uvicorn."""
+    database = build_database(config)
     try:
-        async with database.engine.connect() as connection:
-            return await connection.run_sync(table_overview)
+        await start_database(config, database)
     finally:
         await database.dispose()
 
 
-async def seed(settings: Settings) -> int:
-    """Add the development user and tasks where missing; returns how many rows it added."""
-    services = build_services(settings)
-    try:
-        return await seed_development_data(accounts=services.accounts, tasks=services.tasks)
-    finally:
-        await services.shutdown()
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory: `uvicorn --factory todo_api.bootstrap:app_from_environment`; the
+    app does the start-up work as it starts."""
+    return _app(start=True)
 
 
-@contextmanager
-def embedded_database() -> Iterator[str]:
-    """A throwaway PostgreSQL for `todo dev`; yields its DATABASE_URL."""
-    with embedded_postgres() as url:
-        yield url.render_as_string(hide_password=False)
+def prepared_app_from_environment() -> FastAPI:
+    """The factory `todo serve` and `todo dev` hand uvicorn once they have done the start-up
+    work themselves."""
+    return _app(start=False)
+
+
+def _app(*, start: bool) -> FastAPI:
+    config = load_config()
+    configure_logging(config.settings)  # per process: uvicorn's workers are fresh interpreters
+    return create_app(build_services(config, start=start), config.settings)

@@ -18,8 +18,11 @@ from typing import Any
 
 from pydantic import ValidationError as SettingsValidationError
 
-from todo_api import __version__, bootstrap, mcp
+from todo_api import __version__, bootstrap, db_commands, mcp
+from todo_api.bootstrap import Config
+from todo_api.logs import configure_logging
 from todo_api.settings import Settings, SettingsError
+from todo_core import TodoError
 
 
 class CommandError(Exception):
@@ -61,11 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     up = db.add_parser("upgrade", help="migrate to REV (default: head)")
     up.add_argument("revision", nargs="?", default="head")
-    up.set_defaults(run=_with_settings(lambda s, a: bootstrap.upgrade(s, a.revision), "upgraded"))
+    up.set_defaults(run=_with_config(lambda c, a: db_commands.upgrade(c, a.revision), "upgraded"))
     down = db.add_parser("downgrade", help="migrate down to REV (default: one step)")
     down.add_argument("revision", nargs="?", default="-1")
     down.set_defaults(
-        run=_with_settings(lambda s, a: bootstrap.downgrade(s, a.revision), "downgraded")
+        run=_with_config(lambda c, a: db_commands.downgrade(c, a.revision), "downgraded")
     )
     db.add_parser("current", help="show the revision").set_defaults(run=_current)
     db.add_parser("tables", help="tables, columns, row counts").set_defaults(run=_tables)
@@ -73,49 +76,51 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings() -> Settings:
+def _config() -> Config:
     try:
-        return bootstrap.load_settings()
+        return bootstrap.load_config()
     except SettingsValidationError as error:
         first = error.errors(include_input=False, include_url=False)[0]
         field = str(first["loc"][0]).upper() if first["loc"] else "a setting"
         raise CommandError(f"{field} is invalid: {first['msg']}") from None
-    except (SettingsError, bootstrap.DatabaseUrlError) as error:
+    except (SettingsError, TodoError) as error:  # TodoError: DATABASE_URL
         raise CommandError(str(error)) from None
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     try:
         return asyncio.run(coroutine)
-    except bootstrap.TodoError as error:
+    except TodoError as error:
         raise CommandError(str(error)) from None
 
 
-def _with_settings(
-    action: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, Any]], done: str
+def _with_config(
+    action: Callable[[Config, argparse.Namespace], Coroutine[Any, Any, Any]], done: str
 ) -> Callable[[argparse.Namespace], None]:
     def run(args: argparse.Namespace) -> None:
-        _run(action(_settings(), args))
+        _run(action(_config(), args))
         print(f"todo: {done}")
 
     return run
 
 
 def _serve(args: argparse.Namespace) -> None:
-    settings = _settings()  # a bad configuration stops here, in one line, before uvicorn starts
-    bootstrap.configure_logging(settings)
+    config = _config()  # a bad configuration stops here, in one line, before uvicorn starts
+    configure_logging(config.settings)
     try:
-        _run(bootstrap.reach_database(settings))  # retried in production, logged per attempt
+        # Waits (retried in production, logged per attempt), then migrates in development or
+        # checks the schema in production: once, here, so the app's own start skips it.
+        _run(bootstrap.start_once(config))
     except CommandError as error:
         raise CommandError(f"cannot reach the database ({error})") from None
-    _uvicorn(settings, host=args.host, port=args.port, workers=args.workers)
+    _uvicorn(config.settings, host=args.host, port=args.port, workers=args.workers)
 
 
 def _uvicorn(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     uvicorn.run(
-        "todo_api.bootstrap:app_from_environment",
+        "todo_api.bootstrap:prepared_app_from_environment",  # the start-up work is done
         factory=True,
         host=host,
         port=port,
@@ -136,7 +141,7 @@ def _dev(args: argparse.Namespace) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it unwinds the
     # `with` below, so the throwaway database is stopped and deleted instead of orphaned.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with bootstrap.embedded_database() as url:
+    with db_commands.embedded_database() as url:
         os.environ["DATABASE_URL"] = url
         print("todo: started a throwaway PostgreSQL (deleted on exit)")
         _serve_dev(args)
@@ -148,12 +153,12 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 def _serve_dev(args: argparse.Namespace) -> None:
     os.environ.setdefault("ENVIRONMENT", "development")
-    settings = _settings()
-    _run(bootstrap.upgrade(settings))
+    config = _config()
+    _run(db_commands.upgrade(config))  # the start-up work: the app's own start skips it
     if args.seed:
-        _run(bootstrap.seed(settings))
+        _run(db_commands.seed(config))
     print(f"todo: API on http://{args.host}:{args.port}  docs: http://{args.host}:{args.port}/docs")
-    _uvicorn(settings, host=args.host, port=args.port)
+    _uvicorn(config.settings, host=args.host, port=args.port)
 
 
 def _mcp(_: argparse.Namespace) -> None:
@@ -161,12 +166,11 @@ def _mcp(_: argparse.Namespace) -> None:
         token = mcp.access_token()
     except mcp.AgentTokenError as error:
         raise CommandError(str(error)) from None
-    settings = _settings()
+    config = _config()
+    settings = config.settings
     # To stderr (stdout is the protocol), and quiet unless asked: agents show it as errors.
-    bootstrap.configure_logging(
-        settings.model_copy(update={"log_level": settings.log_level or "WARNING"})
-    )
-    services = bootstrap.build_services(settings)
+    configure_logging(settings.model_copy(update={"log_level": settings.log_level or "WARNING"}))
+    services = bootstrap.build_services(config)
 
     async def serve() -> None:
         await services.startup()
@@ -182,15 +186,15 @@ def _mcp(_: argparse.Namespace) -> None:
 
 
 def _current(_: argparse.Namespace) -> None:
-    current, head = _run(bootstrap.current(_settings()))
+    current, head = _run(db_commands.current(_config()))
     state = "up to date" if current == head else "behind"
     print(f"current: {current or '(none)'}\nhead:    {head}\nstate:   {state}")
 
 
 def _tables(_: argparse.Namespace) -> None:
-    settings = _settings()
-    overview = _run(bootstrap.tables(settings))
-    current, _head = _run(bootstrap.current(settings))
+    config = _config()
+    overview = _run(db_commands.tables(config))
+    current, _head = _run(db_commands.current(config))
     for name, columns, rows in overview:
         print(f"{name} ({rows} rows)")
         for column, type_ in columns:
@@ -199,7 +203,7 @@ def _tables(_: argparse.Namespace) -> None:
 
 
 def _seed(_: argparse.Namespace) -> None:
-    created = _run(bootstrap.seed(_settings()))
+    created = _run(db_commands.seed(_config()))
     print(f"todo: seed {'added ' + str(created) + ' rows' if created else 'changed nothing'}")
 
 

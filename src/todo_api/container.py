@@ -9,8 +9,8 @@ from todo_api.tokens import TokenService
 from todo_core import AccountService, HealthProbe, TaskService
 
 
-async def _nothing() -> None:
-    return None
+async def nothing_to_do() -> None:
+    """The default start-up and shutdown."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -19,5 +19,5 @@ class Services:
     tasks: TaskService
     health: HealthProbe
     tokens: TokenService
-    startup: Callable[[], Awaitable[None]] = _nothing
-    shutdown: Callable[[], Awaitable[None]] = _nothing
+    startup: Callable[[], Awaitable[None]] = nothing_to_do
+    shutdown: Callable[[], Awaitable[None]] = nothing_to_do

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import URL
 
 from todo_api.app import create_app
-from todo_api.bootstrap import build_services
+from todo_api.bootstrap import Config, build_services
 from todo_api.settings import Settings
 from todo_core.postgres import PostgresDatabase
 
@@ -40,7 +40,7 @@ def settings(database_url: URL) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings, database: PostgresDatabase) -> AsyncIterator[FastAPI]:
-    application = create_app(build_services(settings, database=database), settings)
+    application = create_app(build_services(Config.of(settings), database=database), settings)
     async with LifespanManager(application):
         yield application
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -67,3 +68,15 @@ def test_db_commands_show_revision_and_tables(database_url: URL) -> None:
     assert "users (" in tables.stdout
     assert "    tags             text[]" in tables.stdout
     assert f"migration revision: {migrate.head_revision()}" in tables.stdout
+
+
+def test_serve_stops_in_one_line_when_the_database_does_not_answer() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = todo("serve", DATABASE_URL=f"postgresql://u:hunter2hunter2@127.0.0.1:{port}/db")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("todo: error: cannot reach the database"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout

@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 
 from tests.api.conftest import TEST_SECRET, make_settings
 from todo_api.app import create_app
-from todo_api.bootstrap import build_services
+from todo_api.bootstrap import Config, build_services
 
 # Nothing listens on port 1; the password must never show up anywhere.
 DOWN = make_url("postgresql+psycopg://todo:hunter2-secret@127.0.0.1:1/todo")
@@ -16,7 +16,9 @@ DOWN = make_url("postgresql+psycopg://todo:hunter2-secret@127.0.0.1:1/todo")
 
 async def test_requests_answer_503_while_the_database_is_down() -> None:
     settings = make_settings(DOWN, db_connect_timeout=2)
-    app = create_app(build_services(settings), settings)  # no lifespan: the app never started
+    app = create_app(
+        build_services(Config.of(settings)), settings
+    )  # no lifespan: the app never started
     token = jwt.encode(
         {"sub": "6b1f4e0e-8c1a-4a57-9d43-5f0d2b8a9c10", "iat": 0, "exp": 9999999999, "iss": "todo"},
         TEST_SECRET,

@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL
 
 from tests.api.conftest import PASSWORD, make_settings
 from todo_api.app import create_app
-from todo_api.bootstrap import build_services
+from todo_api.bootstrap import Config, build_services
 from todo_core.postgres.database import PostgresDatabase
 from todo_core.postgres.engine import EngineOptions
 
@@ -73,7 +73,7 @@ async def witnessed(request: pytest.FixtureRequest, database_url: URL) -> AsyncI
         url = url.update_query_dict({"sslmode": "disable"})
         database = PostgresDatabase.from_url(url, EngineOptions(pooled=pooled))  # pool defaults
         settings = make_settings(url)
-        app = create_app(build_services(settings, database=database), settings)
+        app = create_app(build_services(Config.of(settings), database=database), settings)
         try:
             async with LifespanManager(app):
                 transport = httpx.ASGITransport(app=app)

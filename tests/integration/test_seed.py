@@ -7,7 +7,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.conftest import make_settings
-from todo_api import bootstrap
+from todo_api import db_commands
+from todo_api.bootstrap import Config
 
 
 async def counts(engine: AsyncEngine) -> tuple[int, int, int]:
@@ -25,10 +26,10 @@ async def counts(engine: AsyncEngine) -> tuple[int, int, int]:
 
 
 async def test_seed_is_idempotent(database_url: URL, engine: AsyncEngine) -> None:
-    settings = make_settings(database_url)
-    assert await bootstrap.seed(settings) == 6
+    config = Config.of(make_settings(database_url))
+    assert await db_commands.seed(config) == 6
     assert await counts(engine) == (1, 3, 2)
-    assert await bootstrap.seed(settings) == 0
+    assert await db_commands.seed(config) == 0
     assert await counts(engine) == (1, 3, 2)
     async with engine.connect() as connection:
         priorities = await connection.scalar(text("SELECT count(DISTINCT priority) FROM tasks"))

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.conftest import PASSWORD, make_settings
 from todo_api.app import create_app
-from todo_api.bootstrap import build_database, build_services
+from todo_api.bootstrap import Config, build_database, build_services
 
 TASKS = "/api/v1/users/me/tasks"
 _numbers = count()
@@ -57,14 +57,18 @@ async def running_app(
         db_pooled=pooled,
         **overrides,
     )
-    database = build_database(settings, url)
-    application = create_app(build_services(settings, database=database), settings)
-    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=30):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver", timeout=120
-        ) as client:
-            yield RunningApp(client, database.engine)
+    config = Config.of(settings)
+    database = build_database(config)
+    application = create_app(build_services(config, database=database), settings)
+    try:
+        async with LifespanManager(application, startup_timeout=60, shutdown_timeout=30):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", timeout=120
+            ) as client:
+                yield RunningApp(client, database.engine)
+    finally:
+        await database.dispose()
 
 
 def is_problem_503(response: httpx.Response) -> bool:

@@ -17,7 +17,7 @@ from tests.neon.app import TASKS, RunningApp, is_problem_503
 from tests.neon.rig import faults
 from tests.neon.rig.state import RigState
 from tests.neon.rig.system import free_port
-from todo_api.bootstrap import build_services
+from todo_api.bootstrap import Config, build_services
 from todo_core.errors import StorageUnavailable
 
 DOWN_REQUESTS = 10
@@ -52,7 +52,7 @@ async def test_production_start_retries_until_the_database_returns(
     rig: RigState, direct: URL, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="todo.database")
-    services = build_services(make_settings(direct, environment="production"))
+    services = build_services(Config.of(make_settings(direct, environment="production")))
     faults.stop(rig)
     threading.Timer(2.0, faults.start, args=[rig]).start()  # back during the backoff
     try:
@@ -70,7 +70,7 @@ async def test_start_gives_up_after_its_attempts(
     direct: URL, caplog: pytest.LogCaptureFixture, environment: str, attempts: int
 ) -> None:
     nowhere = direct.set(port=free_port())
-    services = build_services(make_settings(nowhere, environment=environment))
+    services = build_services(Config.of(make_settings(nowhere, environment=environment)))
     try:
         with pytest.raises(StorageUnavailable):
             await services.startup()

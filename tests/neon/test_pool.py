@@ -50,7 +50,7 @@ async def test_a_thousand_requests_leave_no_connection_behind(
         assert app.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
         (open_sessions,) = admin_query(_SESSIONS, MARK)[0]
         assert 0 < open_sessions <= POOL_SIZE + MAX_OVERFLOW
-    # Leaving the app ran its shutdown, which disposes of the engine. A backend leaves
+    # Leaving the app disposed of its database. A backend leaves
     # pg_stat_activity only once its process has exited, a moment after the client closed:
     # wait for that (bounded), rather than catching it mid-exit.
     assert await _sessions_drained(admin_query) == 0

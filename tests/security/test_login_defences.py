@@ -12,7 +12,7 @@ from asgi_lifespan import LifespanManager
 from tests.api.conftest import PASSWORD
 from tests.security.conftest import FakeMonotonic, assert_problem
 from todo_api.app import create_app
-from todo_api.bootstrap import build_services
+from todo_api.bootstrap import Config, build_services
 from todo_api.settings import Settings
 from todo_api.throttle import LoginThrottle, SlidingWindow, TooManyAttempts
 from todo_core.postgres import PostgresDatabase
@@ -34,7 +34,8 @@ async def guarded(
     throttle = LoginThrottle.per_minute(
         per_account=PER_ACCOUNT, per_address=PER_ADDRESS, clock=clock
     )
-    app = create_app(build_services(settings, database=database), settings, login_throttle=throttle)
+    services = build_services(Config.of(settings), database=database)
+    app = create_app(services, settings, login_throttle=throttle)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -17,7 +17,7 @@ from tests.api.conftest import PASSWORD, TEST_SECRET
 from tests.security.conftest import assert_problem
 from tests.security.leaks import leaks
 from todo_api.app import create_app
-from todo_api.bootstrap import build_services
+from todo_api.bootstrap import Config, build_services
 from todo_api.settings import Settings, SettingsError
 from todo_core import StorageUnavailable
 
@@ -44,7 +44,7 @@ def unreachable() -> FastAPI:
         db_pool_timeout=2,
         password_hash_rounds=4,
     )
-    return create_app(build_services(settings), settings)
+    return create_app(build_services(Config.of(settings)), settings)
 
 
 @pytest.fixture
@@ -156,14 +156,14 @@ def test_production_accepts_a_strong_secret_and_development_any() -> None:
 def test_production_start_from_the_environment_refuses_the_placeholder(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from todo_api.bootstrap import load_settings
+    from todo_api.bootstrap import load_config
 
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("JWT_SECRET", "change-me")
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@localhost/todo")
     monkeypatch.chdir("/")  # no .env file can chime in
     with pytest.raises(SettingsError):
-        load_settings()
+        load_config()
 
 
 EXPECTED_HEADERS = {

@@ -27,7 +27,7 @@ from tests.security.fuzz.server import serve
 from tests.security.fuzz.summary import summarize
 from tests.support.databases import fresh_database, postgres_server
 from todo_api.app import create_app
-from todo_api.bootstrap import build_services
+from todo_api.bootstrap import Config, build_services
 from todo_core.postgres import migrate
 
 CHECKS = ",".join(
@@ -55,7 +55,7 @@ def main() -> int:
     with postgres_server() as server, fresh_database(server, prefix="todo_fuzz") as url:
         asyncio.run(migrate.upgrade(url))
         settings = make_settings(url)
-        with serve(create_app(build_services(settings), settings)) as base:
+        with serve(create_app(build_services(Config.of(settings)), settings)) as base:
             token, user_id = _signed_up_user(base)
             print(f"fuzz: {_login_timing(base)}", flush=True)
             runs = {
