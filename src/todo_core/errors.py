@@ -8,6 +8,7 @@ TodoError
 ├── NotFound(resource)                 e.g. "task", "user" (also for another user's task)
 ├── Conflict                           the change clashes with stored state
 │   ├── DuplicateAccount(field)        email or username already taken
+│   ├── ExternalAccount(provider)      the account signs in elsewhere: no password here
 │   └── VersionMismatch(current_version)  expected version is stale (HTTP: 412)
 └── StorageError                       an adapter wrapped a driver error (`raise ... from e`)
     └── StorageUnavailable             the database cannot be reached (HTTP: 503)
@@ -79,6 +80,15 @@ class DuplicateAccount(Conflict):
     def __init__(self, field: str) -> None:
         self.field = field
         super().__init__(f"An account with this {field} already exists.")
+
+
+class ExternalAccount(Conflict):
+    def __init__(self, provider: str | None = None) -> None:
+        self.provider = provider or "an external identity provider"
+        super().__init__(
+            f"This account signs in through {self.provider} and has no password here; "
+            f"manage its password with {self.provider}."
+        )
 
 
 class VersionMismatch(Conflict):

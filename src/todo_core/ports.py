@@ -13,6 +13,7 @@ from typing import Protocol, Self
 from uuid import UUID
 
 from todo_core.domain.queries import TaskPage, TaskQuery
+from todo_core.domain.sessions import AuthSession, OneTimeToken, RefreshTokenUse, TokenPurpose
 from todo_core.domain.tasks import Task
 from todo_core.domain.users import User
 
@@ -40,6 +41,61 @@ class UserRepository(Protocol):
 
     async def get_by_login(self, login: str) -> User | None:
         """`login` is a normalised email (it contains "@") or else an exact username."""
+        ...
+
+    async def update(self, user: User) -> None:
+        """Store every field of `user` but `id` and `created_at`; DuplicateAccount(field=...)
+        when the new email or username is taken."""
+        ...
+
+    async def delete(self, user_id: UUID) -> None:
+        """Delete the user and, with them, their tasks, sessions and tokens."""
+        ...
+
+
+class TokenStore(Protocol):
+    """Sessions with their refresh tokens, and one-time tokens; only hashes are stored."""
+
+    async def add_session(self, session: AuthSession, *, token_hash: bytes) -> None:
+        """A new session whose first refresh token hashes to `token_hash`."""
+        ...
+
+    async def use_refresh_token(
+        self, token_hash: bytes, *, now: datetime
+    ) -> RefreshTokenUse | None:
+        """Mark the token used, atomically: of two concurrent uses only one sees it fresh.
+        None when no session holds the token (unknown, or its session ended)."""
+        ...
+
+    async def rotate(self, session: AuthSession, *, token_hash: bytes) -> None:
+        """Store the session's new last use and expiry, and its next refresh token."""
+        ...
+
+    async def sessions(self, user_id: UUID, *, now: datetime) -> list[AuthSession]:
+        """The user's unexpired sessions, newest first."""
+        ...
+
+    async def delete_session(self, session_id: UUID, *, user_id: UUID | None = None) -> bool:
+        """End the session (and its tokens); with `user_id`, only if it is theirs.
+        False when there was no such session."""
+        ...
+
+    async def delete_sessions(
+        self, user_id: UUID, *, expired_before: datetime | None = None
+    ) -> None:
+        """End every session of the user (or only those expired before the given time)."""
+        ...
+
+    async def add_one_time(self, token: OneTimeToken) -> None: ...
+
+    async def take_one_time(self, token_hash: bytes, purpose: TokenPurpose) -> OneTimeToken | None:
+        """Remove and return the token (single use), expired or not; None if unknown."""
+        ...
+
+    async def delete_one_time(
+        self, user_id: UUID, purpose: TokenPurpose, *, expired_before: datetime | None = None
+    ) -> None:
+        """Drop the user's tokens of this purpose (or only those expired before the time)."""
         ...
 
 
@@ -78,6 +134,9 @@ class UnitOfWork(Protocol):
     @property
     def tasks(self) -> TaskRepository: ...
 
+    @property
+    def tokens(self) -> TokenStore: ...
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -94,6 +153,19 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         """A fresh unit of work. `read_only=True` promises no writes (and no commit), which
         lets an adapter skip the transaction: two fewer round trips on PostgreSQL."""
+        ...
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    to: str
+    subject: str
+    text: str
+
+
+class EmailSender(Protocol):
+    async def send(self, message: EmailMessage) -> None:
+        """Deliver the message; may raise anything (callers log it and carry on)."""
         ...
 
 

@@ -18,6 +18,7 @@ from typing import Self
 from uuid import UUID
 
 from todo_core.domain.queries import TaskPage, TaskQuery
+from todo_core.domain.sessions import AuthSession, OneTimeToken, RefreshTokenUse, TokenPurpose
 from todo_core.domain.tasks import Task
 from todo_core.domain.users import User
 from todo_core.errors import (
@@ -27,8 +28,22 @@ from todo_core.errors import (
     StorageUnavailable,
     VersionMismatch,
 )
+from todo_core.ports import EmailMessage
 
-__all__ = ["FixedClock", "InMemoryStore", "InMemoryUnitOfWork"]
+__all__ = ["FixedClock", "InMemoryEmailSender", "InMemoryStore", "InMemoryUnitOfWork"]
+
+
+class InMemoryEmailSender:
+    """Keeps every message in `outbox`; set `failing` to make `send` raise."""
+
+    def __init__(self) -> None:
+        self.outbox: list[EmailMessage] = []
+        self.failing = False
+
+    async def send(self, message: EmailMessage) -> None:
+        if self.failing:
+            raise ConnectionError("the mail server is down")
+        self.outbox.append(message)
 
 
 class FixedClock:
@@ -50,17 +65,87 @@ class _Tables:
     # callers never share objects with the store.
     users: dict[UUID, User] = field(default_factory=dict)
     tasks: dict[UUID, Task] = field(default_factory=dict)
+    sessions: dict[UUID, AuthSession] = field(default_factory=dict)
+    # refresh token hash -> (session id, used at)
+    refresh_tokens: dict[bytes, tuple[UUID, datetime | None]] = field(default_factory=dict)
+    one_time: dict[bytes, OneTimeToken] = field(default_factory=dict)
 
     def copy(self) -> _Tables:
-        return _Tables(dict(self.users), dict(self.tasks))
+        return _Tables(
+            dict(self.users),
+            dict(self.tasks),
+            dict(self.sessions),
+            dict(self.refresh_tokens),
+            dict(self.one_time),
+        )
 
     def add_user(self, user: User) -> None:
+        self._check_unique(user)
+        self.users[user.id] = replace(user)
+
+    def update_user(self, user: User) -> None:
+        if user.id not in self.users:
+            return  # an UPDATE of a deleted row changes nothing
+        self._check_unique(user)
+        self.users[user.id] = replace(user)
+
+    def delete_user(self, user_id: UUID) -> None:
+        # ON DELETE CASCADE, as in the database
+        self.users.pop(user_id, None)
+        self.tasks = {k: t for k, t in self.tasks.items() if t.user_id != user_id}
+        self.one_time = {k: t for k, t in self.one_time.items() if t.user_id != user_id}
+        for session in [s for s in self.sessions.values() if s.user_id == user_id]:
+            self.delete_session(session.id)
+
+    def _check_unique(self, user: User) -> None:
         for other in self.users.values():
+            if other.id == user.id:
+                continue
             if other.email == user.email:
                 raise DuplicateAccount("email")
             if user.username is not None and other.username == user.username:
                 raise DuplicateAccount("username")
-        self.users[user.id] = replace(user)
+
+    def add_session(self, session: AuthSession, token_hash: bytes) -> None:
+        if session.user_id not in self.users:
+            raise StorageError()  # a foreign key violation in a real database
+        self.sessions[session.id] = replace(session)
+        self.refresh_tokens[token_hash] = (session.id, None)
+
+    def use_refresh_token(self, token_hash: bytes, now: datetime) -> None:
+        found = self.refresh_tokens.get(token_hash)
+        if found is not None:  # its session may have ended meanwhile
+            self.refresh_tokens[token_hash] = (found[0], found[1] or now)
+
+    def rotate(self, session: AuthSession, token_hash: bytes) -> None:
+        if session.id in self.sessions:
+            self.sessions[session.id] = replace(session)
+            self.refresh_tokens[token_hash] = (session.id, None)
+
+    def delete_session(self, session_id: UUID) -> None:
+        self.sessions.pop(session_id, None)
+        self.refresh_tokens = {k: v for k, v in self.refresh_tokens.items() if v[0] != session_id}
+
+    def add_one_time(self, token: OneTimeToken) -> None:
+        if token.user_id not in self.users or token.token_hash in self.one_time:
+            raise StorageError()
+        self.one_time[token.token_hash] = token
+
+    def take_one_time(self, token_hash: bytes) -> None:
+        self.one_time.pop(token_hash, None)
+
+    def delete_one_time(
+        self, user_id: UUID, purpose: TokenPurpose, expired_before: datetime | None
+    ) -> None:
+        self.one_time = {
+            k: t
+            for k, t in self.one_time.items()
+            if not (
+                t.user_id == user_id
+                and t.purpose == purpose
+                and (expired_before is None or t.expires_at < expired_before)
+            )
+        }
 
     def add_task(self, task: Task) -> None:
         if task.user_id not in self.users or task.id in self.tasks:
@@ -105,6 +190,7 @@ class InMemoryUnitOfWork:
         self._writes: list[Callable[[_Tables], None]] = []
         self.users = _Users(self)
         self.tasks = _Tasks(self)
+        self.tokens = _Tokens(self)
 
     async def __aenter__(self) -> Self:
         if self._store.unavailable:
@@ -155,6 +241,76 @@ class _Users:
         key = "email" if "@" in login else "username"
         users = self._uow.read().users.values()
         return next((replace(u) for u in users if getattr(u, key) == login), None)
+
+    async def update(self, user: User) -> None:
+        user = replace(user)
+        self._uow.write(lambda tables: tables.update_user(user))
+
+    async def delete(self, user_id: UUID) -> None:
+        self._uow.write(lambda tables: tables.delete_user(user_id))
+
+
+class _Tokens:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    async def add_session(self, session: AuthSession, *, token_hash: bytes) -> None:
+        session = replace(session)
+        self._uow.write(lambda tables: tables.add_session(session, token_hash))
+
+    async def use_refresh_token(
+        self, token_hash: bytes, *, now: datetime
+    ) -> RefreshTokenUse | None:
+        tables = self._uow.read()
+        found = tables.refresh_tokens.get(token_hash)
+        session = None if found is None else tables.sessions.get(found[0])
+        if found is None or session is None:
+            return None
+        self._uow.write(lambda tables: tables.use_refresh_token(token_hash, now))
+        return RefreshTokenUse(replace(session), reused=found[1] is not None)
+
+    async def rotate(self, session: AuthSession, *, token_hash: bytes) -> None:
+        session = replace(session)
+        self._uow.write(lambda tables: tables.rotate(session, token_hash))
+
+    async def sessions(self, user_id: UUID, *, now: datetime) -> list[AuthSession]:
+        found = [
+            replace(s)
+            for s in self._uow.read().sessions.values()
+            if s.user_id == user_id and not s.is_expired(now)
+        ]
+        return sorted(found, key=lambda s: (s.created_at, s.id), reverse=True)
+
+    async def delete_session(self, session_id: UUID, *, user_id: UUID | None = None) -> bool:
+        session = self._uow.read().sessions.get(session_id)
+        if session is None or (user_id is not None and session.user_id != user_id):
+            return False
+        self._uow.write(lambda tables: tables.delete_session(session_id))
+        return True
+
+    async def delete_sessions(
+        self, user_id: UUID, *, expired_before: datetime | None = None
+    ) -> None:
+        for session in list(self._uow.read().sessions.values()):
+            if session.user_id == user_id and (
+                expired_before is None or session.expires_at < expired_before
+            ):
+                await self.delete_session(session.id)
+
+    async def add_one_time(self, token: OneTimeToken) -> None:
+        self._uow.write(lambda tables: tables.add_one_time(token))
+
+    async def take_one_time(self, token_hash: bytes, purpose: TokenPurpose) -> OneTimeToken | None:
+        token = self._uow.read().one_time.get(token_hash)
+        if token is None or token.purpose != purpose:
+            return None
+        self._uow.write(lambda tables: tables.take_one_time(token_hash))
+        return token
+
+    async def delete_one_time(
+        self, user_id: UUID, purpose: TokenPurpose, *, expired_before: datetime | None = None
+    ) -> None:
+        self._uow.write(lambda tables: tables.delete_one_time(user_id, purpose, expired_before))
 
 
 class _Tasks:

@@ -35,6 +35,28 @@ class User:
     email_verified: bool
     created_at: datetime
     updated_at: datetime
+    # Access tokens issued before this moment are refused (set by a password change or
+    # reset); compared with the token's issue time to the microsecond.
+    tokens_valid_after: datetime | None = None
+
+    @property
+    def has_password(self) -> bool:
+        """False for an account from an external identity provider (no password here)."""
+        return bool(self.password_hash)
+
+    def accepts_token(self, issued_at: datetime | None) -> bool:
+        """Whether an access token issued at `issued_at` still speaks for this user: active,
+        and issued after the last revocation (None: the caller did not say, nothing to compare)."""
+        if not self.is_active:
+            return False
+        if issued_at is None or self.tokens_valid_after is None:
+            return True
+        return issued_at >= self.tokens_valid_after
+
+    def revoke_tokens(self, now: datetime) -> None:
+        """Every access token issued before `now` stops working."""
+        self.tokens_valid_after = now
+        self.updated_at = now
 
 
 def normalize_email(value: str) -> str:
@@ -70,6 +92,14 @@ def check_password(value: str) -> None:
         )
     if len(value.encode("utf-8")) > PASSWORD_MAX_BYTES:
         raise ValidationError.of("password", f"must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8")
+
+
+def check_new_password(value: str, *, field: str = "new_password") -> None:
+    """The password policy, reported under the request's own field name."""
+    try:
+        check_password(value)
+    except ValidationError as error:
+        raise ValidationError.of(field, error.errors[0].message) from None
 
 
 def check_sign_up(

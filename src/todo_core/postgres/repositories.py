@@ -79,6 +79,7 @@ _USER_ROWS = _RowMapping(users, User, untyped={})
 TASK_COLUMNS = TASK_ROWS.columns
 _UNCHANGING = ("id", "user_id", "created_at")
 
+_UPDATE_USER = update(users).where(users.c.id == bindparam("user_key"))
 _USER_BY = {
     key: select(*_USER_ROWS.columns).where(users.c[key] == bindparam("value"))
     for key in ("id", "email", "username")
@@ -115,6 +116,18 @@ class PostgresUserRepository:
 
     async def get(self, user_id: UUID) -> User | None:
         return await self._one("id", user_id)
+
+    async def update(self, user: User) -> None:
+        values = {
+            name: getattr(user, name) for name in _USER_FIELDS if name not in ("id", "created_at")
+        }
+        values["user_key"] = user.id
+        with storage_errors():
+            await self._connection.execute(_UPDATE_USER, values)
+
+    async def delete(self, user_id: UUID) -> None:
+        with storage_errors():
+            await self._connection.execute(delete(users).where(users.c.id == user_id))
 
     async def get_by_login(self, login: str) -> User | None:
         return await self._one("email" if "@" in login else "username", login)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -32,6 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
 PRIORITIES = ("low", "medium", "high")
+TOKEN_PURPOSES = ("password_reset", "email_verification")
 
 # One MetaData for the app's tables, so that a host application's own SQLModel tables
 # (SQLModel.metadata) never leak into our migrations or schema checks.
@@ -76,6 +78,10 @@ class UserRow(_Row, table=True):
     )
     created_at: datetime = Field(sa_column=_timestamp())
     updated_at: datetime = Field(sa_column=_timestamp())
+    # Access tokens issued before this moment are refused (password change, reset).
+    tokens_valid_after: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
 
 
 class TaskRow(_Row, table=True):
@@ -148,3 +154,64 @@ class TaskRow(_Row, table=True):
     )
     created_at: datetime = Field(sa_column=_timestamp())
     updated_at: datetime = Field(sa_column=_timestamp())
+
+
+def _user_id(name: str) -> Column[UUID]:
+    return Column(Uuid(), ForeignKey("users.id", ondelete="CASCADE", name=name), nullable=False)
+
+
+class SessionRow(_Row, table=True):
+    """One login on one device: the family of its refresh tokens."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user_created", "user_id", "created_at"),)
+
+    id: UUID = Field(sa_column=Column(Uuid(), primary_key=True))
+    user_id: UUID = Field(sa_column=_user_id("fk_sessions_user_id_users"))
+    created_at: datetime = Field(sa_column=_timestamp())
+    last_used_at: datetime = Field(sa_column=_timestamp())
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    user_agent: str | None = Field(default=None, sa_column=Column(String(255)))
+
+
+class RefreshTokenRow(_Row, table=True):
+    """Every refresh token a session was given, by SHA-256 hash; `used_at` marks the spent
+    ones, so a spent token presented again is recognised (and ends its session)."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        CheckConstraint("octet_length(token_hash) = 32", name="ck_refresh_tokens_sha256"),
+        Index("ix_refresh_tokens_session", "session_id"),
+    )
+
+    token_hash: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    session_id: UUID = Field(
+        sa_column=Column(
+            Uuid(),
+            ForeignKey(
+                "sessions.id", ondelete="CASCADE", name="fk_refresh_tokens_session_id_sessions"
+            ),
+            nullable=False,
+        )
+    )
+    created_at: datetime = Field(sa_column=_timestamp())
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class AccountTokenRow(_Row, table=True):
+    """Single-use password-reset and email-verification tokens, by SHA-256 hash."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (
+        CheckConstraint("octet_length(token_hash) = 32", name="ck_account_tokens_sha256"),
+        Index("ix_account_tokens_user_purpose", "user_id", "purpose"),
+    )
+
+    token_hash: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    user_id: UUID = Field(sa_column=_user_id("fk_account_tokens_user_id_users"))
+    purpose: str = Field(
+        sa_column=Column(Enum(*TOKEN_PURPOSES, name="account_token_purpose"), nullable=False)
+    )
+    email: str = Field(sa_column=Column(String(320), nullable=False))  # where it was sent
+    created_at: datetime = Field(sa_column=_timestamp())
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

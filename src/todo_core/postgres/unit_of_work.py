@@ -10,15 +10,17 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from todo_core.ports import TaskRepository, UserRepository
+from todo_core.ports import TaskRepository, TokenStore, UserRepository
 from todo_core.postgres.database import PostgresDatabase
 from todo_core.postgres.repositories import PostgresTaskRepository, PostgresUserRepository
+from todo_core.postgres.tokens import PostgresTokenStore
 from todo_core.postgres.translate import storage_errors
 
 
 class PostgresUnitOfWork:
     users: UserRepository
     tasks: TaskRepository
+    tokens: TokenStore
 
     def __init__(self, database: PostgresDatabase, *, read_only: bool = False) -> None:
         self._database = database
@@ -29,6 +31,7 @@ class PostgresUnitOfWork:
         self._connection = await self._database.acquire(read_only=self._read_only)
         self.users = PostgresUserRepository(self._connection)
         self.tasks = PostgresTaskRepository(self._connection)
+        self.tokens = PostgresTokenStore(self._connection)
         return self
 
     async def commit(self) -> None:

@@ -27,10 +27,12 @@ class TaskUpdate:
     next_occurrence: Task | None  # the follow-up created by completing a recurring task
 
 
-async def _check_actor(uow: UnitOfWork, actor_id: UUID, owner_id: UUID) -> None:
+async def _check_actor(
+    uow: UnitOfWork, actor_id: UUID, owner_id: UUID, authenticated_at: datetime | None
+) -> None:
     actor = await uow.users.get(actor_id)
-    if actor is None or not actor.is_active:
-        raise AuthenticationFailed()
+    if actor is None or not actor.accepts_token(authenticated_at):
+        raise AuthenticationFailed("The access token is no longer valid; log in again.")
     if actor_id != owner_id:
         raise Forbidden()
 
@@ -45,6 +47,7 @@ class TaskService:
         *,
         actor_id: UUID,
         owner_id: UUID,
+        authenticated_at: datetime | None = None,
         title: str,
         description: str | None = None,
         priority: str | Priority | None = None,
@@ -63,19 +66,33 @@ class TaskService:
             now=self._clock.now(),
         )
         async with self._uow() as uow:
-            await _check_actor(uow, actor_id, owner_id)
+            await _check_actor(uow, actor_id, owner_id, authenticated_at)
             await uow.tasks.add(task)
             await uow.commit()
         return task
 
-    async def get(self, *, actor_id: UUID, owner_id: UUID, task_id: UUID) -> Task:
+    async def get(
+        self,
+        *,
+        actor_id: UUID,
+        owner_id: UUID,
+        task_id: UUID,
+        authenticated_at: datetime | None = None,
+    ) -> Task:
         async with self._uow(read_only=True) as uow:
-            await _check_actor(uow, actor_id, owner_id)
+            await _check_actor(uow, actor_id, owner_id, authenticated_at)
             return await _load(uow, owner_id, task_id, None)
 
-    async def list(self, *, actor_id: UUID, owner_id: UUID, query: TaskQuery) -> TaskPage:
+    async def list(
+        self,
+        *,
+        actor_id: UUID,
+        owner_id: UUID,
+        query: TaskQuery,
+        authenticated_at: datetime | None = None,
+    ) -> TaskPage:
         async with self._uow(read_only=True) as uow:
-            await _check_actor(uow, actor_id, owner_id)
+            await _check_actor(uow, actor_id, owner_id, authenticated_at)
             return await uow.tasks.list(user_id=owner_id, query=query, now=self._clock.now())
 
     async def update(
@@ -83,6 +100,7 @@ class TaskService:
         *,
         actor_id: UUID,
         owner_id: UUID,
+        authenticated_at: datetime | None = None,
         task_id: UUID,
         changes: TaskChanges,
         expected_version: int | None = None,
@@ -90,7 +108,7 @@ class TaskService:
         """Apply `changes`; `completed` true/false completes or reopens (never a toggle)."""
         now = self._clock.now()
         async with self._uow() as uow:
-            await _check_actor(uow, actor_id, owner_id)
+            await _check_actor(uow, actor_id, owner_id, authenticated_at)
             task = await _load(uow, owner_id, task_id, expected_version)
             applied = task.apply(changes, now)
             if applied.changed:
@@ -101,30 +119,48 @@ class TaskService:
         return TaskUpdate(task, applied.next_occurrence)
 
     async def complete(
-        self, *, actor_id: UUID, owner_id: UUID, task_id: UUID, expected_version: int | None = None
+        self,
+        *,
+        actor_id: UUID,
+        owner_id: UUID,
+        task_id: UUID,
+        expected_version: int | None = None,
+        authenticated_at: datetime | None = None,
     ) -> TaskUpdate:
         """Idempotent: completing a completed task changes nothing and creates no follow-up."""
         changes = TaskChanges(completed=True)
         return await self.update(
             actor_id=actor_id, owner_id=owner_id, task_id=task_id, changes=changes,
-            expected_version=expected_version,
+            expected_version=expected_version, authenticated_at=authenticated_at,
         )  # fmt: skip
 
     async def reopen(
-        self, *, actor_id: UUID, owner_id: UUID, task_id: UUID, expected_version: int | None = None
+        self,
+        *,
+        actor_id: UUID,
+        owner_id: UUID,
+        task_id: UUID,
+        expected_version: int | None = None,
+        authenticated_at: datetime | None = None,
     ) -> TaskUpdate:
         changes = TaskChanges(completed=False)
         return await self.update(
             actor_id=actor_id, owner_id=owner_id, task_id=task_id, changes=changes,
-            expected_version=expected_version,
+            expected_version=expected_version, authenticated_at=authenticated_at,
         )  # fmt: skip
 
     async def delete(
-        self, *, actor_id: UUID, owner_id: UUID, task_id: UUID, expected_version: int | None = None
+        self,
+        *,
+        actor_id: UUID,
+        owner_id: UUID,
+        task_id: UUID,
+        expected_version: int | None = None,
+        authenticated_at: datetime | None = None,
     ) -> None:
         """One statement: the version check and the delete cannot be split by another writer."""
         async with self._uow() as uow:
-            await _check_actor(uow, actor_id, owner_id)
+            await _check_actor(uow, actor_id, owner_id, authenticated_at)
             await uow.tasks.delete(
                 user_id=owner_id, task_id=task_id, expected_version=expected_version
             )
