@@ -13,11 +13,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from todo_api import problems
+from todo_api.background import BackgroundWork
 from todo_api.container import Services
 from todo_api.docs import install_docs
 from todo_api.mcp import install_mcp
 from todo_api.middleware import BodyLimit, SecurityHeaders
-from todo_api.routes import accounts, health, tasks
+from todo_api.routes import accounts, auth, health, sessions, tasks
 from todo_api.schemas.problems import move_problems_to_problem_json
 from todo_api.settings import Settings
 from todo_api.throttle import LoginThrottle
@@ -32,9 +33,15 @@ with `me` as the user id. Errors are RFC 9457 problem details.
 
 
 def create_app(
-    services: Services, settings: Settings, *, login_throttle: LoginThrottle | None = None
+    services: Services,
+    settings: Settings,
+    *,
+    login_throttle: LoginThrottle | None = None,
+    password_throttle: LoginThrottle | None = None,
 ) -> FastAPI:
-    """`login_throttle`: tests hand in one on their own clock; by default, one per app."""
+    """The throttles: tests hand in ones on their own clock; by default, one of each per app."""
+
+    background = BackgroundWork()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -43,6 +50,7 @@ def create_app(
             async with run_mcp():
                 yield
         finally:
+            await background.drain()
             await services.shutdown()
 
     app = FastAPI(
@@ -55,20 +63,30 @@ def create_app(
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.services = services
-    app.state.login_throttle = login_throttle or LoginThrottle.per_minute(
-        per_account=settings.login_attempts_per_minute,
-        per_address=settings.login_attempts_per_minute_per_address,
-    )
+    app.state.background = background
+    app.state.login_throttle = login_throttle or _throttle(settings)
+    # Password checks and reset emails on their own counters: a stranger requesting resets
+    # for an account must not lock its owner out of logging in.
+    app.state.password_throttle = password_throttle or _throttle(settings)
     problems.install(app)
     install_docs(app)
     app.include_router(health.router)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(accounts.router, prefix=API_PREFIX)
+    app.include_router(auth.router, prefix=API_PREFIX)
+    app.include_router(sessions.router, prefix=API_PREFIX)
     app.include_router(tasks.router, prefix=API_PREFIX)
     run_mcp = install_mcp(app, services, public_url=settings.public_url, version=app.version)
     _add_middleware(app, settings)
     _document_problems_as_problem_json(app)
     return app
+
+
+def _throttle(settings: Settings) -> LoginThrottle:
+    return LoginThrottle.per_minute(
+        per_account=settings.login_attempts_per_minute,
+        per_address=settings.login_attempts_per_minute_per_address,
+    )
 
 
 def _document_problems_as_problem_json(app: FastAPI) -> None:

@@ -27,7 +27,18 @@ from todo_api.container import Services, nothing_to_do
 from todo_api.logs import configure_logging
 from todo_api.settings import Settings
 from todo_api.tokens import ExternalIssuer, TokenService
-from todo_core import AccountService, BcryptPasswordHasher, SystemClock, TaskService
+from todo_core import (
+    AccountEmails,
+    AccountService,
+    BcryptPasswordHasher,
+    Clock,
+    EmailMessage,
+    EmailSender,
+    SystemClock,
+    TaskService,
+    TokenLifetimes,
+)
+from todo_core.mail import BackgroundEmailSender, LogEmailSender, SmtpEmailSender
 from todo_core.postgres import (
     EngineOptions,
     PostgresDatabase,
@@ -94,26 +105,75 @@ def build_database(config: Config, url: URL | None = None) -> PostgresDatabase:
 
 
 def build_services(
-    config: Config, *, database: PostgresDatabase | None = None, start: bool = True
+    config: Config,
+    *,
+    database: PostgresDatabase | None = None,
+    start: bool = True,
+    clock: Clock | None = None,
 ) -> Services:
     """The services on `database`, or on one of their own that their shutdown disposes of.
-    `start=False`: the start-up work was done already (by the `todo` command)."""
+    `start=False`: the start-up work was done already (by the `todo` command). `clock`:
+    tests hand in their own."""
     owned = database is None
     database = database or build_database(config)
-    clock = SystemClock()
+    settings = config.settings
+    clock = clock or SystemClock()
     uow = PostgresUnitOfWorkFactory(database)
-    hasher = BcryptPasswordHasher(rounds=config.settings.password_hash_rounds)
+    hasher = BcryptPasswordHasher(rounds=settings.password_hash_rounds)
+    mailer = BackgroundEmailSender(_email_sender(settings), timeout=settings.smtp_timeout * 3)
+
+    async def shutdown() -> None:
+        await mailer.drain()  # the emails still under way go out first
+        if owned:
+            await database.dispose()
+
     return Services(
-        accounts=AccountService(uow=uow, hasher=hasher, clock=clock),
+        accounts=AccountService(
+            uow=uow,
+            hasher=hasher,
+            clock=clock,
+            mailer=mailer,
+            emails=AccountEmails(public_url=settings.public_url),
+            lifetimes=TokenLifetimes(
+                session=timedelta(days=settings.refresh_token_expire_days),
+                password_reset=timedelta(minutes=settings.password_reset_expire_minutes),
+                email_verification=timedelta(hours=settings.email_verification_expire_hours),
+            ),
+        ),
         tasks=TaskService(uow=uow, clock=clock),
         health=PostgresHealthProbe(database, head=migrate.head_revision()),
-        tokens=_token_service(config.settings, clock),
+        tokens=_token_service(settings, clock),
         startup=partial(start_database, config, database) if start else nothing_to_do,
-        shutdown=database.dispose if owned else nothing_to_do,
+        shutdown=shutdown,
     )
 
 
-def _token_service(settings: Settings, clock: SystemClock) -> TokenService:
+def _email_sender(settings: Settings) -> EmailSender:
+    if settings.smtp_host:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return SmtpEmailSender(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.email_from,
+            tls=settings.smtp_tls,
+            username=settings.smtp_username,
+            password=password,
+            timeout=settings.smtp_timeout,
+        )
+    if settings.is_production:
+        log.warning("SMTP_HOST is not set: account emails (reset, verification) are not sent")
+        return _Dropped()
+    return LogEmailSender()
+
+
+class _Dropped:
+    """Production without SMTP: links carry secrets, so they never go to the log there."""
+
+    async def send(self, message: EmailMessage) -> None:
+        log.warning("email %r dropped: SMTP_HOST is not set", message.subject)
+
+
+def _token_service(settings: Settings, clock: Clock) -> TokenService:
     if settings.jwt_secret:
         secret = settings.jwt_secret.get_secret_value()
     else:  # development only (production refuses to start without one)

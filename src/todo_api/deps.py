@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -9,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from todo_api.container import Services
+from todo_api.tokens import Claims
 from todo_core import AuthenticationFailed, User
 
 LOGIN_PATH = "/api/v1/auth/login"
@@ -27,19 +29,43 @@ async def _services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
-async def _actor_id(services: ServicesDep, token: Annotated[str | None, Depends(_bearer)]) -> UUID:
-    """Who the token speaks for. Whether that user still exists and is active is the
-    service's check, made inside the operation's own unit of work (no second transaction)."""
+async def _claims(services: ServicesDep, token: Annotated[str | None, Depends(_bearer)]) -> Claims:
+    """What the token says (FastAPI resolves this once per request, however many use it)."""
     if not token:
         raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>`.")
-    return await services.tokens.subject(token)
+    return await services.tokens.verify(token)
+
+
+TokenClaims = Annotated[Claims, Depends(_claims)]
+
+
+async def _actor_id(claims: TokenClaims) -> UUID:
+    """Who the token speaks for. Whether that user still exists, is active and has not
+    revoked the token since `AuthenticatedAt` is the service's check, made inside the
+    operation's own unit of work (no second transaction)."""
+    return claims.subject
+
+
+async def _authenticated_at(claims: TokenClaims) -> datetime:
+    return claims.issued_at
 
 
 ActorId = Annotated[UUID, Depends(_actor_id)]
+AuthenticatedAt = Annotated[datetime, Depends(_authenticated_at)]
 
 
-async def _current_user(services: ServicesDep, actor_id: ActorId) -> User:
-    return await services.accounts.get_active_user(user_id=actor_id)
+async def _current_user(services: ServicesDep, claims: TokenClaims) -> User:
+    return await services.accounts.get_active_user(
+        user_id=claims.subject, authenticated_at=claims.issued_at
+    )
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]
+
+
+def user_agent(request: Request) -> str | None:
+    return request.headers.get("user-agent")
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

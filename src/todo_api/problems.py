@@ -44,6 +44,7 @@ _DOMAIN_PROBLEMS: tuple[tuple[type[errors.TodoError], ProblemType], ...] = (
     (errors.NotFound, ProblemType(404, "not-found", "Not found")),
     (errors.VersionMismatch, ProblemType(412, "precondition-failed", "Precondition failed")),
     (errors.DuplicateAccount, ProblemType(409, "duplicate-account", "Already registered")),
+    (errors.ExternalAccount, ProblemType(409, "external-account", "Account managed elsewhere")),
     (errors.Conflict, ProblemType(409, "conflict", "Conflict")),
     (errors.StorageUnavailable, ProblemType(503, "database-unavailable", "Service unavailable")),
     (errors.StorageError, ProblemType(500, "storage-error", "Internal server error")),
@@ -89,6 +90,8 @@ def problem_fields(error: errors.TodoError) -> dict[str, Any]:
     }
     if isinstance(error, errors.ValidationError):
         fields["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+    if isinstance(error, errors.ExternalAccount):
+        fields["provider"] = error.provider
     return fields
 
 

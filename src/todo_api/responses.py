@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from uuid import UUID
 
 import orjson
 from fastapi import Response
 
-from todo_core import Task, User, VersionMismatch
+from todo_api.container import Services
+from todo_core import AuthSession, SessionGrant, Task, User, VersionMismatch
 
 _TASK_FIELDS = (
     "id", "user_id", "title", "description", "completed", "completed_at", "priority",
@@ -35,6 +37,29 @@ def task_body(task: Task) -> dict[str, Any]:
 
 def user_body(user: User) -> dict[str, Any]:
     return {name: getattr(user, name) for name in _USER_FIELDS}
+
+
+def token_pair_body(services: Services, grant: SessionGrant) -> dict[str, Any]:
+    """A login's or refresh's answer: a new access token for the session, and its next
+    refresh token."""
+    token = services.tokens.issue(user_id=grant.user.id, session_id=grant.session_id)
+    return {
+        "access_token": token.access_token,
+        "token_type": "bearer",
+        "expires_in": token.expires_in,
+        "refresh_token": grant.refresh_token,
+    }
+
+
+def session_body(session: AuthSession, *, current: UUID | None) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "created_at": session.created_at,
+        "last_used_at": session.last_used_at,
+        "expires_at": session.expires_at,
+        "user_agent": session.user_agent,
+        "current": session.id == current,
+    }
 
 
 def etag(task: Task) -> str:

@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from todo_core.mail import SmtpTls
+
 _PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "your-secret-key-here", "jwt-secret"}
 MIN_SECRET_LENGTH = 32
 
@@ -47,7 +49,12 @@ class Settings(BaseSettings):
 
     jwt_secret: SecretStr | None = None
     password_hash_rounds: int = Field(default=12, ge=4, le=16)  # bcrypt cost factor
-    jwt_expire_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    # Access tokens are short-lived: revocation (logout, password change) is otherwise only as
+    # quick as their expiry; refresh tokens keep a session going.
+    jwt_expire_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    refresh_token_expire_days: int = Field(default=30, ge=1, le=365)  # since the last refresh
+    password_reset_expire_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    email_verification_expire_hours: int = Field(default=48, ge=1, le=30 * 24)
     jwt_issuer: str = "todo"
     jwks_url: str | None = None  # an external identity provider's JWKS, e.g. Better Auth's
     jwks_issuer: str | None = None
@@ -56,6 +63,15 @@ class Settings(BaseSettings):
     # Where clients reach this API (the base of links in emails, and of the MCP endpoint's
     # protected-resource metadata).
     public_url: str = "http://127.0.0.1:8000"
+    # Account emails. Without SMTP_HOST, development writes them (links included) to the log;
+    # production drops them with a warning at start.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: SmtpTls = SmtpTls.STARTTLS
+    smtp_timeout: float = Field(default=10.0, gt=0)
+    email_from: str = "todo <no-reply@localhost>"
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False

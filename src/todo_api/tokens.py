@@ -3,13 +3,17 @@ ones from an external identity provider (Better Auth's JWT plugin publishes such
 
 Algorithms are pinned per key source, so `alg: none` or an HS256 token "signed" with a public
 key never verifies. `exp`, `iat` and `sub` are required; `sub` must be a user id.
+
+Our own `iat` carries microseconds (RFC 7519 allows a non-integer NumericDate): the services
+refuse a token issued before the user's last password change, and a change and a stolen
+token can fall within one second. `sid` names the session the token was issued for.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import jwt
@@ -21,10 +25,22 @@ _EXTERNAL_ALGORITHMS = ["EdDSA"]
 _REQUIRED_CLAIMS = ["exp", "iat", "sub"]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     access_token: str
     expires_in: int  # seconds
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a verified access token says: whose it is, when it was issued, which session."""
+
+    subject: UUID
+    issued_at: datetime
+    session_id: UUID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,14 +67,25 @@ class TokenService:
         self._external = external
         self._jwks = jwt.PyJWKClient(external.jwks_url, cache_keys=True) if external else None
 
-    def issue(self, *, user_id: UUID) -> IssuedToken:
+    def issue(self, *, user_id: UUID, session_id: UUID | None = None) -> IssuedToken:
         now: datetime = self._clock.now()
-        claims = {"sub": str(user_id), "iat": now, "exp": now + self._lifetime, "iss": self._issuer}
+        claims: dict[str, object] = {
+            "sub": str(user_id),
+            "iat": (now - _EPOCH) / timedelta(seconds=1),  # microseconds kept, see above
+            "exp": now + self._lifetime,
+            "iss": self._issuer,
+        }
+        if session_id is not None:
+            claims["sid"] = str(session_id)
         token = jwt.encode(claims, self._secret, algorithm=_LOCAL_ALGORITHM)
         return IssuedToken(token, int(self._lifetime.total_seconds()))
 
     async def subject(self, token: str) -> UUID:
         """The user id a valid token speaks for; AuthenticationFailed for anything else."""
+        return (await self.verify(token)).subject
+
+    async def verify(self, token: str) -> Claims:
+        """The claims of a valid token; AuthenticationFailed for anything else."""
         try:
             header = jwt.get_unverified_header(token)
             if self._external is not None and header.get("alg") in _EXTERNAL_ALGORITHMS:
@@ -71,8 +98,13 @@ class TokenService:
                     issuer=self._issuer,
                     options={"require": [*_REQUIRED_CLAIMS, "iss"]},
                 )
-            return UUID(str(claims["sub"]))
-        except (jwt.PyJWTError, ValueError, KeyError) as error:
+            sid = claims.get("sid")
+            return Claims(
+                subject=UUID(str(claims["sub"])),
+                issued_at=_EPOCH + timedelta(seconds=float(claims["iat"])),  # type: ignore[arg-type]
+                session_id=UUID(sid) if isinstance(sid, str) else None,
+            )
+        except (jwt.PyJWTError, ValueError, KeyError, TypeError, OverflowError) as error:
             raise AuthenticationFailed("the access token is invalid or expired") from error
 
     async def _verify_external(self, token: str, external: ExternalIssuer) -> dict[str, object]:

@@ -20,10 +20,12 @@ from todo_core.domain import (
     TaskSort,
     User,
 )
+from todo_core.domain.sessions import AuthSession
 from todo_core.errors import (
     AuthenticationFailed,
     Conflict,
     DuplicateAccount,
+    ExternalAccount,
     FieldError,
     Forbidden,
     NotFound,
@@ -36,27 +38,42 @@ from todo_core.errors import (
 from todo_core.hashing import BcryptPasswordHasher
 from todo_core.ports import (
     Clock,
+    EmailMessage,
+    EmailSender,
     HealthProbe,
     HealthReport,
     PasswordHasher,
     TaskRepository,
+    TokenStore,
     UnitOfWork,
     UnitOfWorkFactory,
     UserRepository,
 )
-from todo_core.services import AccountService, TaskService, TaskUpdate
+from todo_core.services import (
+    AccountEmails,
+    AccountService,
+    SessionGrant,
+    TaskService,
+    TaskUpdate,
+    TokenLifetimes,
+)
 
 __all__ = [
     "DEFAULT_SORT",
     "MAX_CURSOR_LENGTH",
     "UNSET",
+    "AccountEmails",
     "AccountService",
     "Applied",
+    "AuthSession",
     "AuthenticationFailed",
     "BcryptPasswordHasher",
     "Clock",
     "Conflict",
     "DuplicateAccount",
+    "EmailMessage",
+    "EmailSender",
+    "ExternalAccount",
     "FieldError",
     "Forbidden",
     "HealthProbe",
@@ -65,6 +82,7 @@ __all__ = [
     "PageCursor",
     "PasswordHasher",
     "Priority",
+    "SessionGrant",
     "SortField",
     "StorageError",
     "StorageUnavailable",
@@ -78,6 +96,8 @@ __all__ = [
     "TaskSort",
     "TaskUpdate",
     "TodoError",
+    "TokenLifetimes",
+    "TokenStore",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "User",

@@ -67,6 +67,9 @@ def test_db_commands_show_revision_and_tables(database_url: URL) -> None:
     assert "tasks (" in tables.stdout
     assert "users (" in tables.stdout
     assert "    tags             text[]" in tables.stdout
+    for table in ("sessions (", "refresh_tokens (", "account_tokens ("):
+        assert table in tables.stdout
+    assert "    token_hash       bytea" in tables.stdout
     assert f"migration revision: {migrate.head_revision()}" in tables.stdout
 
 

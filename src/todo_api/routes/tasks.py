@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import AwareDatetime, BeforeValidator
 
-from todo_api.deps import ActorId, ServicesDep
+from todo_api.deps import ActorId, AuthenticatedAt, ServicesDep
 from todo_api.responses import JSON, etag, expected_version, task_body
 from todo_api.schemas.problems import problem_responses
 from todo_api.schemas.tasks import (
@@ -74,11 +74,16 @@ def task_url(owner_id: UUID, task_id: UUID) -> str:
     responses=problem_responses(401, 403, 413, 422),
 )
 async def create_task(
-    user_id: UserRef, body: TaskCreate, actor: ActorId, services: ServicesDep
+    user_id: UserRef,
+    body: TaskCreate,
+    actor: ActorId,
+    issued: AuthenticatedAt,
+    services: ServicesDep,
 ) -> JSON:
     owner = owner_of(user_id, actor)
     task = await services.tasks.create(
         actor_id=actor,
+        authenticated_at=issued,
         owner_id=owner,
         title=body.title,
         description=body.description,
@@ -96,6 +101,7 @@ async def list_tasks(
     request: Request,
     user_id: UserRef,
     actor: ActorId,
+    issued: AuthenticatedAt,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
@@ -129,7 +135,9 @@ async def list_tasks(
         text=q,
         sort=order,
     )
-    page = await services.tasks.list(actor_id=actor, owner_id=owner_of(user_id, actor), query=query)
+    page = await services.tasks.list(
+        actor_id=actor, authenticated_at=issued, owner_id=owner_of(user_id, actor), query=query
+    )
     next_cursor = page.next_cursor.encode() if page.next_cursor else None
     headers = {}
     if next_cursor:
@@ -141,9 +149,11 @@ async def list_tasks(
 @router.get(
     "/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 403, 404, 422)
 )
-async def get_task(user_id: UserRef, task_id: UUID, actor: ActorId, services: ServicesDep) -> JSON:
+async def get_task(
+    user_id: UserRef, task_id: UUID, actor: ActorId, issued: AuthenticatedAt, services: ServicesDep
+) -> JSON:
     task = await services.tasks.get(
-        actor_id=actor, owner_id=owner_of(user_id, actor), task_id=task_id
+        actor_id=actor, authenticated_at=issued, owner_id=owner_of(user_id, actor), task_id=task_id
     )
     return JSON(task_body(task), headers={"ETag": etag(task)})
 
@@ -154,12 +164,14 @@ async def update_task(
     task_id: UUID,
     body: TaskPatch,
     actor: ActorId,
+    issued: AuthenticatedAt,
     services: ServicesDep,
     if_match: IfMatch = None,
 ) -> JSON:
     owner = owner_of(user_id, actor)
     result = await services.tasks.update(
         actor_id=actor,
+        authenticated_at=issued,
         owner_id=owner,
         task_id=task_id,
         changes=_changes(body),
@@ -180,11 +192,13 @@ async def delete_task(
     user_id: UserRef,
     task_id: UUID,
     actor: ActorId,
+    issued: AuthenticatedAt,
     services: ServicesDep,
     if_match: IfMatch = None,
 ) -> Response:
     await services.tasks.delete(
         actor_id=actor,
+        authenticated_at=issued,
         owner_id=owner_of(user_id, actor),
         task_id=task_id,
         expected_version=expected_version(if_match),

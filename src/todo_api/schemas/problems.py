@@ -23,6 +23,7 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[FieldProblem] | None = None
+    provider: str | None = None  # external accounts: where they sign in
 
 
 _DESCRIPTIONS = {
@@ -30,11 +31,12 @@ _DESCRIPTIONS = {
     401: "Missing, invalid or expired token, or wrong credentials",
     403: "The path names another user",
     404: "No such task (or it is another user's)",
-    409: "Email or username already registered",
+    409: "Email or username already registered, or the account signs in through an external "
+    "identity provider and has no password here (`provider` names it)",
     412: "If-Match does not match the current ETag",
     413: "Request body too large",
     422: "Invalid input; `errors` lists each failing field",
-    429: "Too many failed logins; see Retry-After",
+    429: "Too many failed attempts; see Retry-After",
     503: "The database is unavailable",
 }
 

@@ -26,6 +26,7 @@ from todo_core.domain.sessions import (
     new_secret,
     new_session,
 )
+from todo_core.domain.tasks import UNSET, Unset, _Unset
 from todo_core.domain.users import (
     User,
     check_new_password,
@@ -44,7 +45,6 @@ from todo_core.errors import (
 )
 from todo_core.ports import Clock, EmailMessage, EmailSender, PasswordHasher, UnitOfWork
 from todo_core.ports import UnitOfWorkFactory as UowFactory
-from todo_core.services.changes import UNSET, Unset, _Unset
 from todo_core.services.emails import AccountEmails
 
 A = TypeVar("A")
@@ -229,8 +229,8 @@ class AccountService:
         """Change what is given; a new email is unverified until its link is followed.
         DuplicateAccount(field=...) when the email or username is taken."""
         checks = Checks()
-        clean_name: str | None | Unset = checks.run(_keep_unset(normalize_name), name, UNSET)
-        clean_username: str | None | Unset = checks.run(
+        clean_name: str | Unset | None = checks.run(_keep_unset(normalize_name), name, UNSET)
+        clean_username: str | Unset | None = checks.run(
             _keep_unset(normalize_username), username, UNSET
         )
         clean_email: str | Unset = checks.run(_keep_unset(normalize_email), email, UNSET)
