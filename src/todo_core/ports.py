@@ -57,7 +57,8 @@ class TokenStore(Protocol):
     """Sessions with their refresh tokens, and one-time tokens; only hashes are stored."""
 
     async def add_session(self, session: AuthSession, *, token_hash: bytes) -> None:
-        """A new session whose first refresh token hashes to `token_hash`."""
+        """A new session whose first refresh token hashes to `token_hash`; the user's
+        sessions that had expired by the new one's start are dropped on the way."""
         ...
 
     async def use_refresh_token(

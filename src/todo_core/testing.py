@@ -109,6 +109,9 @@ class _Tables:
     def add_session(self, session: AuthSession, token_hash: bytes) -> None:
         if session.user_id not in self.users:
             raise StorageError()  # a foreign key violation in a real database
+        for old in [s for s in self.sessions.values() if s.user_id == session.user_id]:
+            if old.expires_at < session.created_at:
+                self.delete_session(old.id)
         self.sessions[session.id] = replace(session)
         self.refresh_tokens[token_hash] = (session.id, None)
 

@@ -6,7 +6,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    LargeBinary,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from todo_core.domain.sessions import AuthSession, OneTimeToken, RefreshTokenUse, TokenPurpose
@@ -31,6 +42,25 @@ _SESSION_OF_TOKEN = (
     .join_from(refresh_tokens, sessions, refresh_tokens.c.session_id == sessions.c.id)
     .where(refresh_tokens.c.token_hash == bindparam("hash"))
 )
+# A login is one statement (one round trip on Neon): drop the user's expired sessions, add the
+# new one and its first refresh token. PostgreSQL runs every data-modifying CTE, used or not.
+_START_SESSION = text(
+    """
+    WITH expired AS (
+        DELETE FROM sessions WHERE user_id = :user_id AND expires_at < :created_at
+    ), session AS (
+        INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent)
+        VALUES (:id, :user_id, :created_at, :last_used_at, :expires_at, :user_agent)
+        RETURNING id
+    )
+    INSERT INTO refresh_tokens (token_hash, session_id, created_at)
+    SELECT :token_hash, id, :created_at FROM session
+    """
+).bindparams(
+    bindparam("id", type_=Uuid()),
+    bindparam("user_id", type_=Uuid()),
+    bindparam("token_hash", type_=LargeBinary()),
+)
 _TOUCH = (
     update(sessions)
     .where(sessions.c.id == bindparam("session_id"))
@@ -52,8 +82,7 @@ class PostgresTokenStore:
 
     async def add_session(self, session: AuthSession, *, token_hash: bytes) -> None:
         values = {column.name: getattr(session, column.name) for column in _SESSION}
-        await self._run(insert(sessions), values)
-        await self._add_refresh(session, token_hash)
+        await self._run(_START_SESSION, {**values, "token_hash": token_hash})
 
     async def use_refresh_token(
         self, token_hash: bytes, *, now: datetime

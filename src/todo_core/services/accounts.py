@@ -116,7 +116,7 @@ class AccountService:
         )
         async with self._uow() as uow:
             await uow.users.add(user)
-            message = await self._verification(uow, user)
+            message = await self._verification(uow, user, tidy=False)
             await uow.commit()
         await self._mailer.send(message)
         return user
@@ -146,7 +146,6 @@ class AccountService:
         )
         secret, token_hash = new_secret()
         async with self._uow() as uow:
-            await uow.tokens.delete_sessions(user.id, expired_before=now)  # housekeeping
             await uow.tokens.add_session(session, token_hash=token_hash)
             await uow.commit()
         return SessionGrant(user, session.id, secret)
@@ -360,11 +359,15 @@ class AccountService:
 
     # Helpers.
 
-    async def _verification(self, uow: UnitOfWork, user: User) -> EmailMessage:
-        """Store a verification token for the user's address; the email to send after commit."""
+    async def _verification(
+        self, uow: UnitOfWork, user: User, *, tidy: bool = True
+    ) -> EmailMessage:
+        """Store a verification token for the user's address; the email to send after commit.
+        `tidy`: drop the user's expired ones first (a new user has none)."""
         now, lifetime = self._clock.now(), self._lifetimes.email_verification
         purpose = TokenPurpose.EMAIL_VERIFICATION
-        await uow.tokens.delete_one_time(user.id, purpose, expired_before=now)
+        if tidy:
+            await uow.tokens.delete_one_time(user.id, purpose, expired_before=now)
         secret, token = new_one_time_token(
             user_id=user.id, purpose=purpose, email=user.email, now=now, lifetime=lifetime
         )
