@@ -50,7 +50,7 @@ from todo_core.services.emails import AccountEmails
 A = TypeVar("A")
 T = TypeVar("T")
 _BAD_TOKEN = "is invalid, expired or already used"  # noqa: S105 - a message
-_WRONG_PASSWORD = "The password is incorrect."  # noqa: S105 - a message
+_WRONG_PASSWORD = "The password is incorrect."  # noqa: S105  # pragma: allowlist secret
 
 
 @dataclass(frozen=True, kw_only=True)
