@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.api.conftest import PASSWORD, make_settings
 from tests.support.smtp import Inbox, smtp_server
 from todo_api.app import create_app
-from todo_api.bootstrap import build_services
+from todo_api.bootstrap import Config, build_services
 from todo_api.settings import Settings
 from todo_core.postgres.database import PostgresDatabase
 from todo_core.testing import FixedClock
@@ -240,7 +240,7 @@ async def test_reset_tokens_expire(
     """The reset lifetime (1 hour by default) on an injected clock."""
     settings = smtp_settings(database_url, inbox)
     clock = FixedClock(datetime.now(UTC))
-    app = create_app(build_services(settings, database=database, clock=clock), settings)
+    app = create_app(build_services(Config.of(settings), database=database, clock=clock), settings)
     transport = httpx.ASGITransport(app=app)
     async with (
         LifespanManager(app),
@@ -267,7 +267,7 @@ async def test_a_failed_send_is_logged_not_an_error(
     async with smtp_server() as closed:
         port = closed.port  # nothing listens there once the block ends
     settings = make_settings(database_url, smtp_host="127.0.0.1", smtp_port=port, smtp_tls="none")
-    app = create_app(build_services(settings, database=database), settings)
+    app = create_app(build_services(Config.of(settings), database=database), settings)
     transport = httpx.ASGITransport(app=app)
     caplog.set_level(logging.ERROR, logger="todo.mail")
     async with (

@@ -119,7 +119,9 @@ class PostgresUserRepository:
 
     async def update(self, user: User) -> None:
         values = {
-            name: getattr(user, name) for name in _USER_FIELDS if name not in ("id", "created_at")
+            name: getattr(user, name)
+            for name in _USER_ROWS.names
+            if name not in ("id", "created_at")
         }
         values["user_key"] = user.id
         with storage_errors():
