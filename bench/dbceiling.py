@@ -15,6 +15,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,28 +23,26 @@ import psycopg
 
 from bench.data import SORT, Dataset, conninfo
 from bench.stats import Measured, summarise
-from todo_core import PageCursor
+from todo_core import PageCursor, Task, User
+from todo_core.postgres.repositories import UNCHANGING
 
 Op = Callable[[psycopg.AsyncConnection], Awaitable[None]]
 
-_COLUMNS = (
-    "id, user_id, title, description, completed, completed_at, priority, due_date, tags, "
-    "recurrence, version, created_at, updated_at"
-)
-_USER = (
-    "SELECT id, email, username, password_hash, name, is_active, email_verified, created_at, "
-    "updated_at FROM users WHERE id = %s"
-)
+# Column lists from the entities, which the repositories check against the tables.
+_NAMES = [field.name for field in fields(Task)]
+_COLUMNS = ", ".join(_NAMES)
+_USER = f"SELECT {', '.join(f.name for f in fields(User))} FROM users WHERE id = %s"  # noqa: S608
 _TASK = f"SELECT {_COLUMNS} FROM tasks WHERE id = %s AND user_id = %s"  # noqa: S608 - constants
 _PAGE = (
     f"SELECT {_COLUMNS} FROM tasks WHERE user_id = %s {{after}} "  # noqa: S608 - constants
     "ORDER BY created_at DESC, id DESC LIMIT 101"
 )
-_INSERT = f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join(['%s'] * 13)})"  # noqa: S608
+_VALUES = ", ".join(f"%({name})s" for name in _NAMES)
+_INSERT = f"INSERT INTO tasks ({_COLUMNS}) VALUES ({_VALUES})"  # noqa: S608 - constants
+_SET = ", ".join(f"{name} = %({name})s" for name in _NAMES if name not in UNCHANGING)
 _UPDATE = (
-    "UPDATE tasks SET title = %s, description = %s, completed = %s, completed_at = %s, "
-    "priority = %s, due_date = %s, tags = %s, recurrence = %s, version = %s, updated_at = %s "
-    "WHERE id = %s AND user_id = %s AND version = %s RETURNING id"
+    f"UPDATE tasks SET {_SET} "  # noqa: S608 - constants
+    "WHERE id = %(id)s AND user_id = %(user_id)s AND version = %(loaded)s RETURNING id"
 )
 _DELETE = "DELETE FROM tasks WHERE id = %s AND user_id = %s RETURNING id"
 _HEALTH = "SELECT 1, to_regclass('alembic_version') IS NOT NULL"
@@ -78,19 +77,33 @@ def operations(data: Dataset) -> dict[str, Op]:
         await c.set_autocommit(False)
         await _authenticate(c, data.users["writer"])
         now = datetime.now(UTC)
-        row = (uuid.uuid4(), data.users["writer"], "Write the benchmark", None, False, None)
-        await c.execute(_INSERT, (*row, "high", None, ["bench", "perf"], None, 1, now, now))
+        task = {
+            **dict.fromkeys(_NAMES),
+            "id": uuid.uuid4(),
+            "user_id": data.users["writer"],
+            "title": "Write the benchmark",
+            "completed": False,
+            "priority": "high",
+            "tags": ["bench", "perf"],
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        await c.execute(_INSERT, task)
         await c.commit()
 
     async def change(c: psycopg.AsyncConnection, ids: Iterator[uuid.UUID], user: uuid.UUID,
                      complete: bool) -> None:  # fmt: skip
         await c.set_autocommit(False)
         await _authenticate(c, user)
-        task = (await _rows(c, _TASK, (next(ids), user)))[0]
+        task = dict(zip(_NAMES, (await _rows(c, _TASK, (next(ids), user)))[0], strict=True))
         now = datetime.now(UTC)
-        title = task[2] if complete else f"Renamed {time.monotonic_ns()}"
-        values = (title, task[3], complete or task[4], now if complete else task[5], task[6])
-        await _rows(c, _UPDATE, (*values, *task[7:10], task[10] + 1, now, task[0], user, task[10]))
+        if complete:
+            task.update(completed=True, completed_at=now)
+        else:
+            task["title"] = f"Renamed {time.monotonic_ns()}"
+        task.update(loaded=task["version"], version=task["version"] + 1, updated_at=now)
+        await _rows(c, _UPDATE, task)
         await c.commit()
 
     async def delete(c: psycopg.AsyncConnection) -> None:
@@ -117,7 +130,7 @@ async def _authenticate(c: psycopg.AsyncConnection, user: uuid.UUID) -> None:
 
 
 async def _rows(
-    c: psycopg.AsyncConnection, sql: str, params: tuple[object, ...] = ()
+    c: psycopg.AsyncConnection, sql: str, params: tuple[object, ...] | dict[str, Any] = ()
 ) -> list[tuple[Any, ...]]:
     cursor = await c.execute(sql, params)
     return await cursor.fetchall() if cursor.description else []

@@ -18,15 +18,13 @@ from todo_api.container import Services
 from todo_api.docs import install_docs
 from todo_api.mcp import install_mcp
 from todo_api.middleware import BodyLimit, SecurityHeaders
-from todo_api.routes import accounts, auth, health, sessions, tasks
+from todo_api.routes import API_PREFIX, accounts, auth, health, sessions, tasks
 from todo_api.schemas.problems import move_problems_to_problem_json
 from todo_api.settings import Settings
 from todo_api.throttle import LoginThrottle
 
-API_PREFIX = "/api/v1"
-
-DESCRIPTION = """
-A todo backend on PostgreSQL. To try it here: **sign up** (`POST /api/v1/auth/signup`), press
+DESCRIPTION = f"""
+A todo backend on PostgreSQL. To try it here: **sign up** (`POST {API_PREFIX}/auth/signup`), press
 **Authorize** and log in with your email (or username) and password, then use the task routes
 with `me` as the user id. Errors are RFC 9457 problem details.
 """

@@ -10,10 +10,11 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from todo_api.container import Services
+from todo_api.routes import API_PREFIX
 from todo_api.tokens import Claims
 from todo_core import AuthenticationFailed, User
 
-LOGIN_PATH = "/api/v1/auth/login"
+LOGIN_PATH = f"{API_PREFIX}/auth/login"
 
 # auto_error=False: a missing token becomes our own 401 problem, not FastAPI's plain one.
 _bearer = OAuth2PasswordBearer(tokenUrl=LOGIN_PATH, auto_error=False)

@@ -3,9 +3,10 @@ limit answered with a 413 problem, and security headers fit for a JSON API."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from todo_api.problems import PAYLOAD_TOO_LARGE, problem_response
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -81,21 +82,10 @@ class _LimitedRequest:
 
 
 async def _too_large(scope: Scope, send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "type": "urn:todo:problem:payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"The request body exceeds the limit of {limit} bytes.",
-            "instance": scope.get("path", ""),
-        }
-    ).encode()
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", b"%d" % len(body)),
-    ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    detail = f"The request body exceeds the limit of {limit} bytes."
+    response = problem_response(PAYLOAD_TOO_LARGE.body(detail, instance=scope.get("path", "")))
+    await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
 
 
 def _secured(headers: list[tuple[bytes, bytes]], *, https: bool) -> list[tuple[bytes, bytes]]:

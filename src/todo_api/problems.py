@@ -27,18 +27,45 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ProblemType:
+    """A kind of problem; `body` is the one place a problem document is assembled (for HTTP
+    answers, the body-size middleware and the MCP tools alike)."""
+
     status: int
-    slug: str
+    slug: str | None  # None: a plain HTTP status, typed "about:blank"
     title: str
+
+    @classmethod
+    def plain(cls, status: int) -> ProblemType:
+        return cls(status, None, HTTPStatus(status).phrase)
 
     @property
     def uri(self) -> str:
-        return f"urn:todo:problem:{self.slug}"
+        return "about:blank" if self.slug is None else f"urn:todo:problem:{self.slug}"
 
+    def body(
+        self, detail: str, *, instance: str | None = None, **extensions: Any
+    ) -> dict[str, Any]:
+        """The RFC 9457 document (`schemas.problems.Problem` documents its members);
+        `extensions` such as `errors` (each failing field) come last."""
+        body: dict[str, Any] = {
+            "type": self.uri,
+            "title": self.title,
+            "status": self.status,
+            "detail": detail,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(extensions)
+        return body
+
+
+VALIDATION = ProblemType(422, "validation-error", "Invalid input")
+TOO_MANY_ATTEMPTS = ProblemType(429, "too-many-attempts", "Too many failed logins")
+PAYLOAD_TOO_LARGE = ProblemType(413, "payload-too-large", "Payload too large")
 
 # Most specific first: the first matching class wins.
 _DOMAIN_PROBLEMS: tuple[tuple[type[errors.TodoError], ProblemType], ...] = (
-    (errors.ValidationError, ProblemType(422, "validation-error", "Invalid input")),
+    (errors.ValidationError, VALIDATION),
     (errors.AuthenticationFailed, ProblemType(401, "unauthenticated", "Not authenticated")),
     (errors.Forbidden, ProblemType(403, "forbidden", "Forbidden")),
     (errors.NotFound, ProblemType(404, "not-found", "Not found")),
@@ -53,66 +80,47 @@ _DOMAIN_PROBLEMS: tuple[tuple[type[errors.TodoError], ProblemType], ...] = (
 
 
 def problem_response(
-    status: int,
-    *,
-    detail: str,
-    title: str | None = None,
-    type_uri: str = "about:blank",
-    instance: str | None = None,
-    headers: dict[str, str] | None = None,
-    **extensions: Any,
+    body: dict[str, Any], *, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": type_uri,
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-    }
-    if instance:
-        body["instance"] = instance
-    body.update(extensions)
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+    """A problem document (`ProblemType.body`) as an `application/problem+json` answer."""
+    return JSONResponse(body, status_code=body["status"], headers=headers, media_type=PROBLEM_JSON)
 
 
 def _problem_for(error: errors.TodoError) -> ProblemType:
     return next(problem for kind, problem in _DOMAIN_PROBLEMS if isinstance(error, kind))
 
 
-def problem_fields(error: errors.TodoError) -> dict[str, Any]:
-    """The problem document's members for a core error (all but `instance`): what the HTTP API
-    answers, and what the MCP tools report."""
+def problem_fields(error: errors.TodoError, *, instance: str | None = None) -> dict[str, Any]:
+    """The problem document for a core error: what the HTTP API answers (with `instance`), and
+    what the MCP tools report (without)."""
     problem = _problem_for(error)
-    fields: dict[str, Any] = {
-        "type": problem.uri,
-        "title": problem.title,
-        "status": problem.status,
-        "detail": str(error) if problem.status < 500 or problem.status == 503 else problem.title,
-    }
+    detail = str(error) if problem.status < 500 or problem.status == 503 else problem.title
+    extensions: dict[str, Any] = {}
     if isinstance(error, errors.ValidationError):
-        fields["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+        extensions["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
     if isinstance(error, errors.ExternalAccount):
-        fields["provider"] = error.provider
-    return fields
+        extensions["provider"] = error.provider
+    return problem.body(detail, instance=instance, **extensions)
 
 
-def validation_fields(failures: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def validation_fields(
+    failures: Iterable[Mapping[str, Any]], *, instance: str | None = None
+) -> dict[str, Any]:
     """The problem for input that failed schema validation (pydantic's `errors()` entries)."""
-    return {
-        "type": "urn:todo:problem:validation-error",
-        "title": "Invalid input",
-        "status": 422,
-        "detail": "The request is invalid; see `errors` for each failing field.",
-        "errors": [
+    return VALIDATION.body(
+        "The request is invalid; see `errors` for each failing field.",
+        instance=instance,
+        errors=[
             {"field": ".".join(str(part) for part in failure["loc"]), "message": failure["msg"]}
             for failure in failures
         ],
-    }
+    )
 
 
 async def _todo_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, errors.TodoError)
-    fields = problem_fields(error)
-    status = fields.pop("status")
+    body = problem_fields(error, instance=request.url.path)
+    status = body["status"]
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -120,28 +128,12 @@ async def _todo_error(request: Request, error: Exception) -> JSONResponse:
         headers["Retry-After"] = "2"
     if status >= 500:
         log.error("request failed: %s", type(error).__name__, exc_info=error)
-    return problem_response(
-        status,
-        detail=fields.pop("detail"),
-        title=fields.pop("title"),
-        type_uri=fields.pop("type"),
-        instance=request.url.path,
-        headers=headers or None,
-        **fields,
-    )
+    return problem_response(body, headers=headers or None)
 
 
 async def _request_validation(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    fields = validation_fields(error.errors())
-    return problem_response(
-        fields.pop("status"),
-        detail=fields.pop("detail"),
-        title=fields.pop("title"),
-        type_uri=fields.pop("type"),
-        instance=request.url.path,
-        **fields,
-    )
+    return problem_response(validation_fields(error.errors(), instance=request.url.path))
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
@@ -152,40 +144,32 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     if error.status_code == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
-    return problem_response(
-        error.status_code, detail=detail, instance=request.url.path, headers=headers or None
-    )
+    body = ProblemType.plain(error.status_code).body(detail, instance=request.url.path)
+    return problem_response(body, headers=headers or None)
 
 
 def _unreadable_body(request: Request) -> JSONResponse:
     # FastAPI and Starlette answer a body they cannot decode (bytes that are not UTF-8, a
     # multipart form without its boundary) with a bare 400, but malformed JSON with 422:
     # the same client mistake, so one answer, the documented one.
-    return problem_response(
-        422,
-        detail="The request body could not be read: it must be UTF-8 JSON (or a form).",
-        title="Invalid input",
-        type_uri="urn:todo:problem:validation-error",
+    body = VALIDATION.body(
+        "The request body could not be read: it must be UTF-8 JSON (or a form).",
         instance=request.url.path,
         errors=[{"field": "body", "message": "is not valid UTF-8 JSON or form data"}],
     )
+    return problem_response(body)
 
 
 async def _too_many_attempts(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, TooManyAttempts)
-    return problem_response(
-        429,
-        detail=str(error),
-        title="Too many failed logins",
-        type_uri="urn:todo:problem:too-many-attempts",
-        instance=request.url.path,
-        headers={"Retry-After": str(error.retry_after)},
-    )
+    body = TOO_MANY_ATTEMPTS.body(str(error), instance=request.url.path)
+    return problem_response(body, headers={"Retry-After": str(error.retry_after)})
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return problem_response(500, detail="An unexpected error occurred.", instance=request.url.path)
+    body = ProblemType.plain(500).body("An unexpected error occurred.", instance=request.url.path)
+    return problem_response(body)
 
 
 def install(app: FastAPI) -> None:

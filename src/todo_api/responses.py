@@ -12,15 +12,13 @@ import orjson
 from fastapi import Response
 
 from todo_api.container import Services
+from todo_api.schemas.accounts import UserPublic
+from todo_api.schemas.tasks import TaskPublic
 from todo_core import AuthSession, SessionGrant, Task, User, VersionMismatch
 
-_TASK_FIELDS = (
-    "id", "user_id", "title", "description", "completed", "completed_at", "priority",
-    "due_date", "tags", "recurrence", "version", "created_at", "updated_at",
-)  # fmt: skip
-_USER_FIELDS = (
-    "id", "email", "username", "name", "is_active", "email_verified", "created_at", "updated_at",
-)  # fmt: skip
+# The bodies hold exactly what the routes' response models document.
+_TASK_FIELDS = tuple(TaskPublic.model_fields)
+_USER_FIELDS = tuple(UserPublic.model_fields)
 _ETAG = re.compile(r'^(?:W/)?"v(\d{1,9})"$')
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,8 @@ import httpx
 import pytest
 
 from tests.api.conftest import Headers, SignUp
+from todo_api.schemas.tasks import TaskPatch, TaskPublic
+from todo_core import Task, TaskChanges
 
 TASKS = "/api/v1/users/me/tasks"
 
@@ -157,3 +160,12 @@ async def test_null_for_a_required_field_is_422(client: httpx.AsyncClient, auth:
     response = await client.patch(url, json={"title": None}, headers=auth)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "title"
+
+
+def test_patch_body_names_exactly_the_changeable_fields() -> None:
+    # The route hands every sent member of the body to TaskChanges by name.
+    assert list(TaskPatch.model_fields) == [field.name for field in fields(TaskChanges)]
+
+
+def test_task_bodies_are_the_entity_fields() -> None:
+    assert list(TaskPublic.model_fields) == [field.name for field in fields(Task)]

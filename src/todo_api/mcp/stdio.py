@@ -12,6 +12,7 @@ import os
 from uuid import UUID
 
 from todo_api.container import Services
+from todo_api.deps import LOGIN_PATH
 from todo_api.mcp.server import build_mcp_server
 from todo_core import AuthenticationFailed
 
@@ -26,7 +27,7 @@ def access_token() -> str:
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
     if not token:
         raise AgentTokenError(
-            f"{TOKEN_VARIABLE} is not set: log in (POST /api/v1/auth/login) and put the "
+            f"{TOKEN_VARIABLE} is not set: log in (POST {LOGIN_PATH}) and put the "
             "access token in it"
         )
     return token

@@ -17,6 +17,7 @@ from todo_api.deps import (
     user_agent,
 )
 from todo_api.responses import JSON, token_pair_body, user_body
+from todo_api.routes import API_PREFIX
 from todo_api.schemas.accounts import (
     AccountDeletion,
     PasswordChange,
@@ -43,7 +44,7 @@ async def sign_up(body: SignUp, services: ServicesDep) -> JSON:
     user = await services.accounts.sign_up(
         email=body.email, password=body.password, username=body.username, name=body.name
     )
-    return JSON(user_body(user), status_code=201, headers={"Location": "/api/v1/users/me"})
+    return JSON(user_body(user), status_code=201, headers={"Location": f"{API_PREFIX}/users/me"})
 
 
 @router.post("/auth/login", response_model=TokenPair, responses=problem_responses(401, 422, 429))

@@ -6,7 +6,7 @@ Ownership, versions and recurrence are the service's business.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, get_args, get_type_hints
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BeforeValidator
 
 from todo_api.deps import ActorId, AuthenticatedAt, ServicesDep
 from todo_api.responses import JSON, etag, expected_version, task_body
+from todo_api.routes import API_PREFIX
 from todo_api.schemas.problems import problem_responses
 from todo_api.schemas.tasks import (
     PriorityIn,
@@ -25,7 +26,6 @@ from todo_api.schemas.tasks import (
 )
 from todo_core import (
     MAX_CURSOR_LENGTH,
-    UNSET,
     PageCursor,
     TaskChanges,
     TaskQuery,
@@ -34,6 +34,7 @@ from todo_core import (
 )
 
 router = APIRouter(prefix="/users/{user_id}/tasks", tags=["tasks"])
+_TASK_URL = f"{API_PREFIX}{router.prefix}/{{task_id}}"
 
 UserRef = Annotated[
     str,
@@ -64,7 +65,7 @@ def owner_of(user_ref: str, actor: UUID) -> UUID:
 
 
 def task_url(owner_id: UUID, task_id: UUID) -> str:
-    return f"/api/v1/users/{owner_id}/tasks/{task_id}"
+    return _TASK_URL.format(user_id=owner_id, task_id=task_id)
 
 
 @router.post(
@@ -85,12 +86,7 @@ async def create_task(
         actor_id=actor,
         authenticated_at=issued,
         owner_id=owner,
-        title=body.title,
-        description=body.description,
-        priority=body.priority,
-        due_date=body.due_date,
-        tags=body.tags,
-        recurrence=body.recurrence,
+        **dict(body),  # TaskCreate's members are the service's task fields, by name
     )
     headers = {"Location": task_url(owner, task.id), "ETag": etag(task)}
     return JSON(task_body(task), status_code=201, headers=headers)
@@ -208,20 +204,14 @@ async def delete_task(
 
 def _changes(body: TaskPatch) -> TaskChanges:
     sent = body.model_fields_set
-    for required in ("title", "priority", "tags", "completed"):
+    for required in _NOT_NULL:
         if required in sent and getattr(body, required) is None:
             raise ValidationError.of(required, "may not be null")
-    return TaskChanges(
-        **{
-            name: getattr(body, name) if name in sent else UNSET
-            for name in (
-                "title",
-                "description",
-                "priority",
-                "due_date",
-                "tags",
-                "recurrence",
-                "completed",
-            )
-        }
-    )
+    return TaskChanges(**{name: getattr(body, name) for name in sent})
+
+
+# TaskPatch's fields are TaskChanges' (a test checks); those it declares never None may not be
+# sent as null.
+_NOT_NULL = tuple(
+    name for name, hint in get_type_hints(TaskChanges).items() if type(None) not in get_args(hint)
+)

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from todo_api.routes import API_PREFIX
+
 
 class SignUp(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -38,7 +40,7 @@ class AccessToken(BaseModel):
 
 class TokenPair(AccessToken):
     refresh_token: str = Field(
-        description="Opaque; exchange it at POST /api/v1/auth/refresh (once: it rotates)"
+        description=f"Opaque; exchange it at POST {API_PREFIX}/auth/refresh (once: it rotates)"
     )
 
 

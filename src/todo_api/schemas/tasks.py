@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
-from uuid import UUID
+from dataclasses import fields
+from typing import Annotated, Any, get_type_hints
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from todo_core import Priority
+from todo_core import Priority, Task
 
 
 def _lower(value: Any) -> Any:
@@ -58,28 +57,26 @@ class TaskPatch(BaseModel):
     )
 
 
-class TaskPublic(BaseModel):
-    id: UUID
-    user_id: UUID
-    title: str
-    description: str | None
-    completed: bool
-    completed_at: datetime | None
-    priority: Priority
-    due_date: datetime | None
-    tags: list[str]
-    recurrence: str | None
-    version: int
-    created_at: datetime
-    updated_at: datetime
+def _public(entity: type[Any], name: str) -> type[BaseModel]:
+    """A response model with every field of `entity`, typed as the entity types it, in its
+    order: the entity is the one list of a task's fields (the table's columns are checked
+    against it by the repository; the OpenAPI document then shows any change to it)."""
+    hints = get_type_hints(entity)
+    members: dict[str, Any] = {field.name: (hints[field.name], ...) for field in fields(entity)}
+    return create_model(name, __module__=__name__, **members)
 
 
-class TaskUpdated(TaskPublic):
-    next_occurrence: TaskPublic | None = Field(
-        default=None, description="The next task of a recurring series, created on completion"
-    )
+TaskPublic = _public(Task, "TaskPublic")
+_NEXT = "The next task of a recurring series, created on completion"
+_NEXT_TYPE: Any = TaskPublic | None
+TaskUpdated = create_model(
+    "TaskUpdated",
+    __base__=TaskPublic,
+    __module__=__name__,
+    next_occurrence=(_NEXT_TYPE, Field(default=None, description=_NEXT)),
+)
 
 
 class TaskList(BaseModel):
-    items: list[TaskPublic]
+    items: list[TaskPublic]  # type: ignore[valid-type]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page")

@@ -77,7 +77,7 @@ _PRIORITIES = {priority.value: priority for priority in Priority}  # faster than
 TASK_ROWS = _RowMapping(tasks, Task, untyped={"priority": _PRIORITIES.__getitem__, "tags": tuple})
 _USER_ROWS = _RowMapping(users, User, untyped={})
 TASK_COLUMNS = TASK_ROWS.columns
-_UNCHANGING = ("id", "user_id", "created_at")
+UNCHANGING = ("id", "user_id", "created_at")  # never in an UPDATE's SET
 
 _UPDATE_USER = update(users).where(users.c.id == bindparam("user_key"))
 _USER_BY = {
@@ -158,7 +158,7 @@ class PostgresTaskRepository:
 
     async def update(self, task: Task, *, expected_version: int) -> None:
         values = task_values(task)
-        for key in _UNCHANGING:
+        for key in UNCHANGING:
             del values[key]
         values.update(task_id=task.id, owner=task.user_id, loaded=expected_version)
         with storage_errors():
