@@ -21,7 +21,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 from sqlalchemy.engine import URL
 
-from tests.api.conftest import TEST_SECRET, Headers, SignUp
+from tests.api.conftest import PASSWORD, TEST_SECRET, Headers, SignUp
 
 TOOLS = {
     "add_task", "list_tasks", "get_task", "update_task", "complete_task", "reopen_task",
@@ -230,3 +230,19 @@ def test_stdio_without_a_valid_token_stops_in_one_line(
     assert done.stdout == ""
     if token:
         assert token not in done.stderr
+
+
+async def test_a_token_revoked_by_a_password_change_stops_working(
+    app: FastAPI, client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
+    headers = await sign_up(password=PASSWORD)
+    async with agent(app, headers) as before:
+        await call(before, "add_task", title="Before the change")
+        changed = await client.post(
+            "/api/v1/users/me/password",
+            json={"current_password": PASSWORD, "new_password": "another long passphrase"},
+            headers=headers,
+        )
+        assert changed.status_code == 204, changed.text
+        problem = await refused(before, "list_tasks")
+        assert problem["status"] == 401

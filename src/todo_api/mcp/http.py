@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from uuid import UUID
 
 from fastapi import FastAPI
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -22,6 +21,7 @@ from starlette.routing import Route
 
 from todo_api.container import Services
 from todo_api.mcp.server import build_mcp_server
+from todo_api.tokens import Claims
 from todo_core import AuthenticationFailed
 
 MCP_PATH = "/mcp"
@@ -35,17 +35,27 @@ class ApiTokenVerifier:
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
-            user_id = await self._tokens.subject(token)
+            claims = await self._tokens.verify(token)
         except AuthenticationFailed:
             return None
-        return AccessToken(token=token, client_id="todo-api", scopes=[], subject=str(user_id))
+        return AccessToken(
+            token=token,
+            client_id="todo-api",
+            scopes=[],
+            subject=str(claims.subject),
+            claims={_CLAIMS: claims},
+        )
 
 
-async def _bearer_actor() -> UUID:
+_CLAIMS = "todo_claims"  # where the verified Claims ride to the tools, within this process
+
+
+async def _bearer_actor() -> Claims:
     access = get_access_token()
-    if access is None or access.subject is None:  # the middleware lets none through; be sure
+    claims = (access.claims or {}).get(_CLAIMS) if access is not None else None
+    if not isinstance(claims, Claims):  # the middleware lets no request through without
         raise AuthenticationFailed()
-    return UUID(access.subject)
+    return claims
 
 
 def install_mcp(

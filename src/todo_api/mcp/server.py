@@ -28,9 +28,21 @@ from todo_api.mcp.results import (
     TaskResult,
     error_result,
 )
+from todo_api.tokens import Claims
 from todo_core import UNSET, PageCursor, Priority, TaskChanges, TaskQuery, TaskSort
 
-Actor = Callable[[], Awaitable[UUID]]
+Actor = Callable[[], Awaitable[Claims]]
+
+
+def _acting(claims: Claims) -> dict[str, Any]:
+    """Who acts, on whose tasks, with a token issued when (the service refuses a token issued
+    before a password change, a reset or a deletion): always the token's own user."""
+    return {
+        "actor_id": claims.subject,
+        "owner_id": claims.subject,
+        "authenticated_at": claims.issued_at,
+    }
+
 
 INSTRUCTIONS = """\
 Manage the signed-in user's todo list. Tasks have a title, optional description, priority
@@ -139,10 +151,9 @@ def build_mcp_server(
         idempotency_key: IdempotencyKey = None,
     ) -> TaskResult:
         """Add a task to the user's list."""
-        me = await actor()
+        me = _acting(await actor())
         task = await tasks.create(
-            actor_id=me,
-            owner_id=me,
+            **me,
             title=title,
             description=description,
             priority=priority,
@@ -172,7 +183,7 @@ def build_mcp_server(
         ] = None,
     ) -> TaskListResult:
         """List the user's tasks, newest first unless `sort` says otherwise, a page at a time."""
-        me = await actor()
+        me = _acting(await actor())
         order = TaskSort.parse(sort)
         query = TaskQuery(
             limit=limit,
@@ -186,7 +197,7 @@ def build_mcp_server(
             text=q,
             sort=order,
         )
-        page = await tasks.list(actor_id=me, owner_id=me, query=query)
+        page = await tasks.list(**me, query=query)
         return TaskListResult(
             tasks=[TaskResult.of(task) for task in page.items],
             next_cursor=page.next_cursor.encode() if page.next_cursor else None,
@@ -195,8 +206,8 @@ def build_mcp_server(
     @server.tool(annotations=_READ)
     async def get_task(task_id: TaskId) -> TaskResult:
         """One task with all its fields."""
-        me = await actor()
-        return TaskResult.of(await tasks.get(actor_id=me, owner_id=me, task_id=task_id))
+        me = _acting(await actor())
+        return TaskResult.of(await tasks.get(**me, task_id=task_id))
 
     @server.tool(annotations=_WRITE)
     async def update_task(
@@ -215,7 +226,7 @@ def build_mcp_server(
         idempotency_key: IdempotencyKey = None,
     ) -> ChangedTask:
         """Change some fields of a task; fields you leave out stay as they are."""
-        me = await actor()
+        me = _acting(await actor())
         given = {
             "title": title,
             "description": description,
@@ -228,8 +239,7 @@ def build_mcp_server(
         values.update(dict.fromkeys(clear or (), None))
         changes = TaskChanges(**{name: values.get(name, UNSET) for name in given})
         update = await tasks.update(
-            actor_id=me,
-            owner_id=me,
+            **me,
             task_id=task_id,
             changes=changes,
             expected_version=expected_version,
@@ -244,10 +254,8 @@ def build_mcp_server(
     ) -> ChangedTask:
         """Mark a task done (doing it again changes nothing). A recurring task's next
         occurrence is created and returned as `next_occurrence`."""
-        me = await actor()
-        update = await tasks.complete(
-            actor_id=me, owner_id=me, task_id=task_id, expected_version=expected_version
-        )
+        me = _acting(await actor())
+        update = await tasks.complete(**me, task_id=task_id, expected_version=expected_version)
         return ChangedTask.of_update(update)
 
     @server.tool(annotations=_WRITE)
@@ -257,10 +265,8 @@ def build_mcp_server(
         idempotency_key: IdempotencyKey = None,
     ) -> ChangedTask:
         """Mark a completed task as pending again."""
-        me = await actor()
-        update = await tasks.reopen(
-            actor_id=me, owner_id=me, task_id=task_id, expected_version=expected_version
-        )
+        me = _acting(await actor())
+        update = await tasks.reopen(**me, task_id=task_id, expected_version=expected_version)
         return ChangedTask.of_update(update)
 
     @server.tool(annotations=ToolAnnotations(destructiveHint=True, idempotentHint=True))
@@ -270,11 +276,9 @@ def build_mcp_server(
         idempotency_key: IdempotencyKey = None,
     ) -> DeletedTask:
         """Delete a task for good."""
-        me = await actor()
-        task = await tasks.get(actor_id=me, owner_id=me, task_id=task_id)
-        await tasks.delete(
-            actor_id=me, owner_id=me, task_id=task_id, expected_version=expected_version
-        )
+        me = _acting(await actor())
+        task = await tasks.get(**me, task_id=task_id)
+        await tasks.delete(**me, task_id=task_id, expected_version=expected_version)
         shown = TaskResult.of(task)
         return DeletedTask(
             task_id=shown.task_id, title=shown.title, status=shown.status, version=shown.version

@@ -9,11 +9,11 @@ everything else goes to stderr.
 from __future__ import annotations
 
 import os
-from uuid import UUID
 
 from todo_api.container import Services
 from todo_api.deps import LOGIN_PATH
 from todo_api.mcp.server import build_mcp_server
+from todo_api.tokens import Claims
 from todo_core import AuthenticationFailed
 
 TOKEN_VARIABLE = "TODO_ACCESS_TOKEN"  # noqa: S105 - a variable's name
@@ -36,13 +36,16 @@ def access_token() -> str:
 async def serve_stdio(services: Services, *, token: str, version: str) -> None:
     """Check the token, then serve MCP on stdin/stdout until the client goes away."""
 
-    async def actor() -> UUID:
-        # Per call: the signature and expiry. Whether the user still exists and is active is
-        # the task service's own check, made inside each operation.
-        return await services.tokens.subject(token)
+    async def actor() -> Claims:
+        # Per call: the signature and expiry. Whether the user still exists, is active and
+        # has not revoked the token is the task service's own check, inside each operation.
+        return await services.tokens.verify(token)
 
     try:
-        await services.accounts.get_active_user(user_id=await actor())
+        claims = await actor()
+        await services.accounts.get_active_user(
+            user_id=claims.subject, authenticated_at=claims.issued_at
+        )
     except AuthenticationFailed as error:
         raise AgentTokenError(f"{TOKEN_VARIABLE} is not accepted: {error}") from None
     await build_mcp_server(services, actor=actor, version=version).run_stdio_async()
