@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from todo_api import problems
 from todo_api.background import BackgroundWork
 from todo_api.container import Services
-from todo_api.docs import install_docs
+from todo_api.docs import app_with_docs
 from todo_api.mcp import install_mcp
 from todo_api.middleware import BodyLimit, SecurityHeaders
 from todo_api.routes import API_PREFIX, accounts, auth, health, sessions, tasks
@@ -51,13 +51,11 @@ def create_app(
             await background.drain()
             await services.shutdown()
 
-    app = FastAPI(
+    app = app_with_docs(  # /docs without a CDN
         title="todo",
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url=None,  # served by install_docs, without a CDN
-        redoc_url=None,
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.services = services
@@ -67,7 +65,6 @@ def create_app(
     # for an account must not lock its owner out of logging in.
     app.state.password_throttle = password_throttle or _throttle(settings)
     problems.install(app)
-    install_docs(app)
     app.include_router(health.router)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(accounts.router, prefix=API_PREFIX)

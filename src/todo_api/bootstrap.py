@@ -87,10 +87,9 @@ class Config:
 
 
 def load_config() -> Config:
-    """Settings from the environment, checked, with the URLs parsed: a bad one stops here."""
-    settings = Settings()
-    settings.check()
-    return Config.of(settings)
+    """Settings from the environment, checked, with the URLs parsed: a bad one stops here
+    (pydantic's ValidationError, or DatabaseUrlError)."""
+    return Config.of(Settings())
 
 
 def engine_options(settings: Settings) -> EngineOptions:

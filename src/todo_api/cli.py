@@ -21,7 +21,7 @@ from pydantic import ValidationError as SettingsValidationError
 from todo_api import __version__, bootstrap, db_commands, mcp
 from todo_api.bootstrap import Config
 from todo_api.logs import configure_logging
-from todo_api.settings import Settings, SettingsError
+from todo_api.settings import Settings
 from todo_core import TodoError
 
 
@@ -81,9 +81,11 @@ def _config() -> Config:
         return bootstrap.load_config()
     except SettingsValidationError as error:
         first = error.errors(include_input=False, include_url=False)[0]
-        field = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        if not first["loc"]:  # the model's own check: its message names the setting
+            raise CommandError(str(first.get("ctx", {}).get("error", first["msg"]))) from None
+        field = str(first["loc"][0]).upper()
         raise CommandError(f"{field} is invalid: {first['msg']}") from None
-    except (SettingsError, TodoError) as error:  # TodoError: DATABASE_URL
+    except TodoError as error:  # DATABASE_URL
         raise CommandError(str(error)) from None
 
 

@@ -1,16 +1,16 @@
 """The one settings class: environment variables, then an optional `.env`, then defaults.
 
 Secrets are `SecretStr` so they never show in a repr or a log. The database URL is kept raw
-here and normalised by the composition root, which owns the adapter; `check()` refuses what
-must not start.
+here and normalised by the composition root, which owns the adapter. A model validator
+refuses what must not start, so a `Settings` that exists is one the app may start with.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from todo_core.mail import SmtpTls
@@ -25,14 +25,22 @@ class Environment(StrEnum):
 
 
 class SettingsError(ValueError):
-    """A setting stops the start; the message names it and never holds its value."""
+    """A setting stops the start; the message names it and never holds its value (pydantic
+    reports it inside a ValidationError)."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        extra="ignore",
+        env_ignore_empty=True,
+        # A refusal names the setting, never its value: without this, pydantic prints the
+        # whole input (secrets and the database password included) beside a model check.
+        hide_input_in_errors=True,
+    )
 
     environment: Environment = Environment.DEVELOPMENT
-    log_level: str | None = None  # default: DEBUG in development, WARNING in production
+    log_level: str | None = None  # default: INFO in development, WARNING in production
 
     database_url: SecretStr | None = None
     migration_database_url: SecretStr | None = None  # default: DATABASE_URL's direct endpoint
@@ -93,13 +101,14 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
 
-    def check(self) -> None:
-        """Refuse a start that would be unsafe: weak secrets in production, wildcard CORS
-        with credentials."""
+    @model_validator(mode="after")
+    def _refuse_an_unsafe_start(self) -> Self:
+        """Weak secrets in production, wildcard CORS with credentials."""
         if self.is_production:
             _check_secret(self.jwt_secret)
         if self.cors_allow_credentials and "*" in self.cors_origins:
             raise SettingsError("CORS_ORIGINS may not contain '*' when credentials are allowed")
+        return self
 
 
 def _check_secret(secret: SecretStr | None) -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import httpx
+import pydantic
 import pytest
 from fastapi import FastAPI
 
@@ -18,7 +19,7 @@ from tests.security.conftest import assert_problem
 from tests.security.leaks import leaks
 from todo_api.app import create_app
 from todo_api.bootstrap import Config, build_services
-from todo_api.settings import Settings, SettingsError
+from todo_api.settings import Settings
 from todo_core import StorageUnavailable
 
 DB_PASSWORD = "db-pa55word-that-must-never-show"
@@ -141,16 +142,27 @@ WEAK = [
 
 @pytest.mark.parametrize("secret", WEAK)
 def test_production_refuses_a_weak_or_default_jwt_secret(secret: str | None) -> None:
-    settings = Settings(_env_file=None, environment="production", jwt_secret=secret)  # type: ignore[call-arg]
-    with pytest.raises(SettingsError) as refused:
-        settings.check()
+    with pytest.raises(pydantic.ValidationError) as refused:
+        Settings(_env_file=None, environment="production", jwt_secret=secret)  # type: ignore[call-arg]
     assert "JWT_SECRET" in str(refused.value)
     assert not secret or secret not in str(refused.value)
 
 
 def test_production_accepts_a_strong_secret_and_development_any() -> None:
-    Settings(_env_file=None, environment="production", jwt_secret=JWT_SECRET).check()  # type: ignore[call-arg]
-    Settings(_env_file=None, environment="development", jwt_secret="weak").check()  # type: ignore[call-arg]
+    Settings(_env_file=None, environment="production", jwt_secret=JWT_SECRET)  # type: ignore[call-arg]
+    Settings(_env_file=None, environment="development", jwt_secret="weak")  # type: ignore[call-arg]
+
+
+def test_wildcard_cors_with_credentials_is_refused_without_showing_any_value() -> None:
+    with pytest.raises(pydantic.ValidationError) as refused:
+        Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            cors_origins="*",
+            cors_allow_credentials=True,
+            database_url=f"postgresql://todo:{DB_PASSWORD}@db.example/todo",
+        )
+    assert "CORS_ORIGINS may not contain '*'" in str(refused.value)
+    assert DB_PASSWORD not in str(refused.value)
 
 
 def test_production_start_from_the_environment_refuses_the_placeholder(
@@ -162,8 +174,10 @@ def test_production_start_from_the_environment_refuses_the_placeholder(
     monkeypatch.setenv("JWT_SECRET", "change-me")
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@localhost/todo")
     monkeypatch.chdir("/")  # no .env file can chime in
-    with pytest.raises(SettingsError):
+    with pytest.raises(pydantic.ValidationError) as refused:
         load_config()
+    assert "JWT_SECRET is too weak" in str(refused.value)
+    assert "change-me" not in str(refused.value)
 
 
 EXPECTED_HEADERS = {
