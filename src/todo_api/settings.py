@@ -44,11 +44,14 @@ class Settings(BaseSettings):
 
     database_url: SecretStr | None = None
     migration_database_url: SecretStr | None = None  # default: DATABASE_URL's direct endpoint
-    db_pool_size: int = Field(default=5, ge=1, le=100)
-    db_max_overflow: int = Field(default=10, ge=0, le=100)
+    # The seeds' 15 sessions (5 + 10), all kept: overflow sessions close on return, which
+    # opened ~100 PostgreSQL sessions per 10 s at 8 clients (see todo_core.postgres.engine).
+    db_pool_size: int = Field(default=15, ge=1, le=100)
+    db_max_overflow: int = Field(default=0, ge=0, le=100)
     db_pool_timeout: float = Field(default=30.0, gt=0)
     db_pool_recycle: int = Field(default=3600, ge=-1)
     db_pool_pre_ping: bool = True
+    db_ping_after_idle: float = Field(default=30.0, ge=0)  # seconds; 0: ping every checkout
     db_connect_timeout: int = Field(default=10, ge=1)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
     db_pooled: bool | None = None  # None: detect Neon's `-pooler` host

@@ -107,10 +107,14 @@ class TaskRepository(Protocol):
         """None also when the task exists but belongs to another user."""
         ...
 
-    async def update(self, task: Task, *, expected_version: int) -> None:
+    async def update(
+        self, task: Task, *, expected_version: int, follow_up: Task | None = None
+    ) -> None:
         """Store every field of `task`, `version` included, if the stored version is
         `expected_version`; otherwise raise VersionMismatch(current_version=<stored>), or
-        NotFound("task") if the task is gone."""
+        NotFound("task") if the task is gone. `follow_up` (a completed recurring task's next
+        occurrence) is added in the same step, and only if the update applies. May raise
+        when the unit of work commits rather than at once."""
         ...
 
     async def delete(
@@ -127,7 +131,13 @@ class TaskRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction. Leaving the `async with` block rolls back whatever was not committed."""
+    """One transaction. Leaving the `async with` block rolls back whatever was not committed.
+
+    Opened on behalf of an `actor` (a user id), it raises AuthenticationFailed if they do not
+    exist, are inactive or their token predates a revocation: at the latest with the first
+    repository call, before its result is returned or its write takes effect (an adapter may
+    defer the check to ride on that call's own round trip; writes may be deferred to
+    `commit()` and raise there)."""
 
     @property
     def users(self) -> UserRepository: ...
@@ -149,11 +159,22 @@ class UnitOfWork(Protocol):
 
     async def commit(self) -> None: ...
 
+    async def check_actor(self) -> None:
+        """Raise AuthenticationFailed now if the actor may not act (a no-op without one)."""
+        ...
+
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+    def __call__(
+        self,
+        *,
+        read_only: bool = False,
+        actor: UUID | None = None,
+        authenticated_at: datetime | None = None,
+    ) -> UnitOfWork:
         """A fresh unit of work. `read_only=True` promises no writes (and no commit), which
-        lets an adapter skip the transaction: two fewer round trips on PostgreSQL."""
+        lets an adapter skip the transaction. `actor`: the user on whose behalf it acts, with
+        `authenticated_at` their access token's issue time (see `User.accepts_token`)."""
         ...
 
 

@@ -22,6 +22,7 @@ from todo_core.domain.sessions import AuthSession, OneTimeToken, RefreshTokenUse
 from todo_core.domain.tasks import Task
 from todo_core.domain.users import User
 from todo_core.errors import (
+    AuthenticationFailed,
     DuplicateAccount,
     NotFound,
     StorageError,
@@ -180,15 +181,32 @@ class InMemoryStore:
         self.unavailable = False
         self.commits = 0
 
-    def unit_of_work(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
+    def unit_of_work(
+        self,
+        *,
+        read_only: bool = False,
+        actor: UUID | None = None,
+        authenticated_at: datetime | None = None,
+    ) -> InMemoryUnitOfWork:
         """Pass this bound method as a service's `uow` factory."""
-        return InMemoryUnitOfWork(self, read_only=read_only)
+        return InMemoryUnitOfWork(
+            self, read_only=read_only, actor=actor, authenticated_at=authenticated_at
+        )
 
 
 class InMemoryUnitOfWork:
-    def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        store: InMemoryStore,
+        *,
+        read_only: bool = False,
+        actor: UUID | None = None,
+        authenticated_at: datetime | None = None,
+    ) -> None:
         self._store = store
         self._read_only = read_only
+        self._actor = actor
+        self._authenticated_at = authenticated_at
         self._tables: _Tables | None = None
         self._writes: list[Callable[[_Tables], None]] = []
         self.users = _Users(self)
@@ -199,7 +217,15 @@ class InMemoryUnitOfWork:
         if self._store.unavailable:
             raise StorageUnavailable()
         self._tables, self._writes = self._store.tables.copy(), []
+        await self.check_actor()  # PostgreSQL checks with the first statement: same outcome
         return self
+
+    async def check_actor(self) -> None:
+        if self._actor is None:
+            return
+        actor = self.read().users.get(self._actor)
+        if actor is None or not actor.accepts_token(self._authenticated_at):
+            raise AuthenticationFailed("The access token is no longer valid; log in again.")
 
     async def __aexit__(
         self,
@@ -328,9 +354,18 @@ class _Tasks:
         task = self._uow.read().tasks.get(task_id)
         return replace(task) if task is not None and task.user_id == user_id else None
 
-    async def update(self, task: Task, *, expected_version: int) -> None:
+    async def update(
+        self, task: Task, *, expected_version: int, follow_up: Task | None = None
+    ) -> None:
         task = replace(task)
-        self._uow.write(lambda tables: tables.update_task(task, expected_version))
+        following = None if follow_up is None else replace(follow_up)
+
+        def change(tables: _Tables) -> None:
+            tables.update_task(task, expected_version)
+            if following is not None:
+                tables.add_task(following)
+
+        self._uow.write(change)
 
     async def delete(
         self, *, user_id: UUID, task_id: UUID, expected_version: int | None = None

@@ -112,9 +112,9 @@ async def test_another_users_task_is_not_found(uow: PostgresUnitOfWorkFactory) -
     await add(uow, owner, other, task)
     async with uow() as work:
         assert await work.tasks.get(user_id=other.id, task_id=task.id) is None
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound):  # at the call or, at the latest, at the commit
             await work.tasks.delete(user_id=other.id, task_id=task.id)
-        await work.commit()
+            await work.commit()
     async with uow() as work:
         assert await work.tasks.get(user_id=owner.id, task_id=task.id) is not None
 
@@ -131,6 +131,7 @@ async def test_update_checks_the_version(uow: PostgresUnitOfWorkFactory) -> None
     async with uow() as work:
         with pytest.raises(VersionMismatch) as raised:
             await work.tasks.update(task, expected_version=1)
+            await work.commit()
     assert raised.value.current_version == 2
     async with uow() as work:
         stored = await work.tasks.get(user_id=user.id, task_id=task.id)
@@ -146,6 +147,7 @@ async def test_delete_checks_the_version_in_the_same_statement(
     async with uow() as work:
         with pytest.raises(VersionMismatch) as raised:
             await work.tasks.delete(user_id=user.id, task_id=task.id, expected_version=7)
+            await work.commit()
     assert raised.value.current_version == 1
     async with uow() as work:
         await work.tasks.delete(user_id=user.id, task_id=task.id, expected_version=1)
@@ -154,6 +156,7 @@ async def test_delete_checks_the_version_in_the_same_statement(
         assert await work.tasks.get(user_id=user.id, task_id=task.id) is None
         with pytest.raises(NotFound):
             await work.tasks.delete(user_id=user.id, task_id=task.id)
+            await work.commit()
 
 
 async def test_update_of_a_deleted_task_is_not_found(uow: PostgresUnitOfWorkFactory) -> None:
@@ -167,6 +170,7 @@ async def test_update_of_a_deleted_task_is_not_found(uow: PostgresUnitOfWorkFact
     async with uow() as work:
         with pytest.raises(NotFound):
             await work.tasks.update(task, expected_version=1)
+            await work.commit()
 
 
 async def test_uncommitted_work_is_rolled_back(uow: PostgresUnitOfWorkFactory) -> None:

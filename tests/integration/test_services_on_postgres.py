@@ -3,6 +3,7 @@ occurrence commit together or not at all."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
@@ -15,8 +16,9 @@ from todo_core.testing import FixedClock
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-class FailingAdds(PostgresUnitOfWork):
-    """A unit of work whose task inserts fail, as a dropped connection would make them."""
+class CollidingFollowUps(PostgresUnitOfWork):
+    """A unit of work whose follow-ups fail in the database (a primary key already taken),
+    in the same statement as the completion they follow."""
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -26,8 +28,12 @@ class FailingAdds(PostgresUnitOfWork):
             def __getattr__(self, name: str) -> Any:
                 return getattr(real_tasks, name)
 
-            async def add(self, task: Task) -> None:
-                raise StorageError()
+            async def update(
+                self, task: Task, *, expected_version: int, follow_up: Task | None = None
+            ) -> None:
+                assert follow_up is not None
+                clash = replace(follow_up, id=task.id)
+                await real_tasks.update(task, expected_version=expected_version, follow_up=clash)
 
         self.tasks = Tasks()  # type: ignore[assignment]
         return self
@@ -53,7 +59,9 @@ async def test_completion_and_next_occurrence_roll_back_together(
     database: PostgresDatabase, owner_and_task: tuple[Any, Task]
 ) -> None:
     owner, task = owner_and_task
-    failing = TaskService(uow=lambda: FailingAdds(database), clock=FixedClock(NOW))
+    failing = TaskService(
+        uow=lambda **kwargs: CollidingFollowUps(database, **kwargs), clock=FixedClock(NOW)
+    )
     with pytest.raises(StorageError):
         await failing.complete(actor_id=owner, owner_id=owner, task_id=task.id)
     tasks = TaskService(uow=PostgresUnitOfWorkFactory(database), clock=FixedClock(NOW))

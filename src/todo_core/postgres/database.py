@@ -21,6 +21,9 @@ from todo_core.postgres.resilience import Breaker, ConnectionGuard, open_connect
 class PostgresDatabase:
     engine: AsyncEngine
     guard: ConnectionGuard
+    # Behind a pooler the statement timeout is `SET LOCAL` in each round trip's transaction
+    # (see `link`); on the direct endpoint it travels in the startup options (None here).
+    timeout_per_transaction_ms: int | None = None
 
     @classmethod
     def from_url(cls, url: URL, options: EngineOptions) -> PostgresDatabase:
@@ -30,12 +33,20 @@ class PostgresDatabase:
             breaker=Breaker(pause=options.circuit_pause),
             autocommit_reads=not options.is_pooled(url),
         )
-        return cls(engine=build_engine(url, options), guard=guard)
+        pooled = options.is_pooled(url)
+        return cls(
+            engine=build_engine(url, options),
+            guard=guard,
+            timeout_per_transaction_ms=options.statement_timeout_ms if pooled else None,
+        )
 
-    async def acquire(self, *, read_only: bool = False) -> AsyncConnection:
+    async def acquire(
+        self, *, read_only: bool = False, autocommit: bool | None = None
+    ) -> AsyncConnection:
         """A connection for a unit of work: bounded, retried once, short-circuited while the
-        database is down (see `resilience`)."""
-        return await self.guard.acquire(self.engine, read_only=read_only)
+        database is down (see `resilience`). `autocommit=True`: no transaction begun (the
+        unit of work's `link` sends its own BEGIN/COMMIT where it needs them)."""
+        return await self.guard.acquire(self.engine, read_only=read_only, autocommit=autocommit)
 
     async def connect_once(self) -> AsyncConnection:
         """One bounded attempt at a connection in a transaction, outside the breaker: for

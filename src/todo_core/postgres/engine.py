@@ -3,12 +3,25 @@
 Direct endpoint: the statement timeout travels in the startup `options`, free of charge.
 Pooled endpoint (PgBouncer in transaction mode): startup `options` are refused and a session
 `SET` would leak to other clients on the same server connection, so every transaction starts
-with `SET LOCAL statement_timeout`; psycopg's automatic prepared statements are switched off,
-because the next transaction may land on a server connection that never saw them.
+with `SET LOCAL statement_timeout` (the unit of work pipelines it with its statements: see
+`link`); psycopg's automatic prepared statements are switched off, because the next
+transaction may land on a server connection that never saw them.
+
+Connection health, without a round trip per checkout: a connection back from the pool is
+checked for free first (a server that ended the session while it sat idle - Neon's suspend
+sends 57P01 and closes - has left something to read on its socket: it is replaced), and
+pinged only if it has been idle for `ping_after_idle` seconds or more (a silently dropped
+connection cannot be seen otherwise). A connection used a moment ago is healthy.
+
+Pool: up to `pool_size + max_overflow` sessions; overflow sessions are closed on return, so
+the defaults keep all 15 of the seeds' sessions in the pool (15 + 0): under load no session
+is opened per request (on Neon each costs a TLS handshake and SCRAM, several round trips).
 """
 
 from __future__ import annotations
 
+import select
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,11 +38,12 @@ class EngineOptions:
     """Pool, connection and resilience settings: the one place their defaults live (the
     seeds', and Neon's advice)."""
 
-    pool_size: int = 5
-    max_overflow: int = 10
+    pool_size: int = 15  # the seeds' 5 + 10 sessions, none closed when returned
+    max_overflow: int = 0
     pool_timeout: float = 30.0
     pool_recycle: int = 3600
-    pool_pre_ping: bool = True
+    pool_pre_ping: bool = True  # check connections before use (for free, see above)
+    ping_after_idle: float = 30.0  # seconds idle after which the check is a real ping
     connect_timeout: int = 10  # seconds; Neon advises at least 10
     statement_timeout_ms: int = 30_000
     pooled: bool | None = None  # None: detect from the URL
@@ -54,14 +68,54 @@ def build_engine(url: URL, options: EngineOptions) -> AsyncEngine:
         max_overflow=options.max_overflow,
         pool_timeout=options.pool_timeout,
         pool_recycle=options.pool_recycle,
-        pool_pre_ping=options.pool_pre_ping,
+        pool_pre_ping=False,  # `_check_on_checkout` instead: no round trip per checkout
         echo=options.echo,
         hide_parameters=True,  # SQL logs and errors never carry values (password hashes)
         connect_args=_connect_args(url, options, pooled=pooled),
     )
     if pooled:
         _set_timeout_per_transaction(engine, options.statement_timeout_ms)
+    if options.pool_pre_ping:
+        _check_on_checkout(engine, options.ping_after_idle)
     return engine
+
+
+def _check_on_checkout(engine: AsyncEngine, ping_after_idle: float) -> None:
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from_now(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None:
+            return  # just opened
+        if _ended_by_server(dbapi_connection) or (
+            time.monotonic() - idle_since >= ping_after_idle
+            and not _answers_ping(engine, dbapi_connection)
+        ):
+            # The pool discards it and checks out another (a fresh one if need be).
+            raise exc.DisconnectionError("the connection was closed while idle")
+
+
+def _ended_by_server(dbapi_connection: Any) -> bool:
+    """An idle connection has nothing to read unless the server ended it (an error such as
+    57P01 and EOF): a look at its socket, no round trip."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is None or driver.closed or driver.broken:
+        return True
+    try:
+        readable, _, _ = select.select([driver.pgconn.socket], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return True
+    return bool(readable)
+
+
+def _answers_ping(engine: AsyncEngine, dbapi_connection: Any) -> bool:
+    try:
+        return bool(engine.dialect.do_ping(dbapi_connection))
+    except Exception:
+        return False
 
 
 def _connect_args(url: URL, options: EngineOptions, *, pooled: bool) -> dict[str, Any]:

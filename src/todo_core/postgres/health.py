@@ -1,24 +1,26 @@
-"""The health probe: a real `SELECT 1` and the migration revision against the packaged head,
-bounded by a short timeout so that /health never hangs on a dead database."""
+"""The health probe: a real query for the migration revision, compared with the packaged head,
+in one round trip, bounded by a short timeout so that /health never hangs on a dead database."""
 
 from __future__ import annotations
 
 import asyncio
 
+import psycopg
 from sqlalchemy import text
 
 from todo_core.ports import HealthReport
 from todo_core.postgres.database import PostgresDatabase
+from todo_core.postgres.link import Link, sql
 
-_PING = text("SELECT 1, to_regclass('alembic_version') IS NOT NULL")
-_REVISION = text("SELECT version_num FROM alembic_version LIMIT 1")
+# One statement, one round trip: an answer means connected; a missing table, not migrated.
+_REVISION = sql(text("SELECT version_num FROM alembic_version LIMIT 1"))
 
 
 class PostgresHealthProbe:
     def __init__(
         self, database: PostgresDatabase, *, head: str | None, timeout: float = 2.0
     ) -> None:
-        self._engine = database.engine
+        self._database = database
         self._head = head
         self._timeout = timeout
 
@@ -31,6 +33,11 @@ class PostgresHealthProbe:
         return HealthReport(database_ok=True, migration_current=revision == self._head)
 
     async def _query(self) -> str | None:
-        async with self._engine.connect() as connection:
-            _, migrated = (await connection.execute(_PING)).one()
-            return await connection.scalar(_REVISION) if migrated else None
+        async with self._database.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")  # no BEGIN
+            link = await Link.on(connection, self._database.timeout_per_transaction_ms)
+            try:
+                rows = (await link.send([(_REVISION, None)]))[0]
+            except psycopg.errors.UndefinedTable:
+                return None
+            return str(rows[0][0]) if rows else None

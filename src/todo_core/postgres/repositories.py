@@ -1,9 +1,17 @@
-"""User and task repositories on one SQLAlchemy async connection (Core statements over the
-SQLModel tables: one round trip per call, no ORM identity map to pay for).
+"""User and task repositories: Core statements over the SQLModel tables, compiled once
+(`link.sql`), sent through the unit of work's `Channel` so that a request costs one round trip
+(two for read-modify-write).
 
-Hot paths, measured with `nox -s bench`: statements are built once at import with bound
-parameters (SQLAlchemy then finds their compiled form in its cache without rebuilding the
-expression tree per request), and rows become entities positionally, in one step.
+The acting user's check rides on the operation's own round trip (see `unit_of_work`): reads
+are pipelined behind `ACTOR_MAY_ACT`; a write folds `actor_may_act()` into its own statement
+(`INSERT ... SELECT ... WHERE <actor may act>`, `DELETE ... WHERE ... AND <actor may act>`),
+so a refused actor writes nothing and the answer tells "actor refused", "not found", "stale
+version" and success apart without a second statement.
+
+Writes with a consequence are one statement too: a completion's follow-up is inserted by a
+data-modifying CTE that selects FROM the UPDATE's RETURNING, so it exists only if the update
+applied. A change-feed record or an idempotency key (issue 14) joins the same way: one more
+CTE `INSERT ... SELECT ... FROM changed`, same statement, same round trip.
 """
 
 from __future__ import annotations
@@ -11,25 +19,82 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import DateTime, Table, bindparam, delete, insert, select, type_coerce, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import (
+    DateTime,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    true,
+    type_coerce,
+    update,
+)
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.tasks import Priority, Task
 from todo_core.domain.users import User
 from todo_core.domain.validation import to_utc
-from todo_core.errors import NotFound, VersionMismatch
+from todo_core.errors import AuthenticationFailed, NotFound, VersionMismatch
+from todo_core.postgres.link import Rows, Sql, sql, sql_of_built
 from todo_core.postgres.listing import page_statement
 from todo_core.postgres.tables import TaskRow, UserRow
-from todo_core.postgres.translate import storage_errors
 
 users: Table = UserRow.__table__  # type: ignore[attr-defined]
 tasks: Table = TaskRow.__table__  # type: ignore[attr-defined]
 E = TypeVar("E")
+
+
+class Channel(Protocol):
+    """What a repository needs from its unit of work."""
+
+    async def read(self, statement: Sql, values: dict[str, Any]) -> Rows:
+        """The rows, in one round trip (with the actor's check, while it is pending)."""
+        ...
+
+    def write(
+        self, statement: Sql, values: dict[str, Any], verdict: Callable[[Rows], None]
+    ) -> None:
+        """Queue a write for the commit; `verdict` reads its rows then (and may raise)."""
+        ...
+
+    def carry_actor(self) -> dict[str, Any] | None:
+        """The actor's bind values if the check is still pending (the caller's statement
+        then carries it, and the unit of work counts it as done), else None."""
+        ...
+
+    async def now(self, statement: Sql, values: dict[str, Any]) -> Rows:
+        """A write whose answer is needed at once: sent now, committed on its own."""
+        ...
+
+
+TOKEN_REFUSED = "The access token is no longer valid; log in again."  # noqa: S105 - a message
+
+
+def actor_may_act() -> ColumnElement[bool]:
+    """The one rule for the acting user, in SQL (`User.accepts_token` in Python): they exist,
+    are active, and the token was issued at or after their last revocation (binds `actor` and
+    `authenticated_at`, None when the caller did not say)."""
+    issued = bindparam("authenticated_at", type_=DateTime(timezone=True))
+    return exists().where(
+        users.c.id == bindparam("actor"),
+        users.c.is_active,
+        or_(
+            issued.is_(None),
+            users.c.tokens_valid_after.is_(None),
+            issued >= users.c.tokens_valid_after,
+        ),
+    )
+
+
+ACTOR_MAY_ACT = select(actor_may_act())
 
 
 class _RowMapping(Generic[E]):
@@ -77,119 +142,188 @@ _PRIORITIES = {priority.value: priority for priority in Priority}  # faster than
 TASK_ROWS = _RowMapping(tasks, Task, untyped={"priority": _PRIORITIES.__getitem__, "tags": tuple})
 _USER_ROWS = _RowMapping(users, User, untyped={})
 TASK_COLUMNS = TASK_ROWS.columns
+_TASK_FIELDS = TASK_ROWS.names
+_USER_FIELDS = _USER_ROWS.names
 UNCHANGING = ("id", "user_id", "created_at")  # never in an UPDATE's SET
+_CHANGING = [name for name in _TASK_FIELDS if name not in UNCHANGING]
 
-_UPDATE_USER = update(users).where(users.c.id == bindparam("user_key"))
+_UPDATE_USER = sql(
+    update(users)
+    .where(users.c.id == bindparam("user_key"))
+    .values(
+        {
+            name: bindparam(name, type_=users.c[name].type)
+            for name in _USER_ROWS.names
+            if name not in ("id", "created_at")
+        }
+    )
+)
+_DELETE_USER = sql(delete(users).where(users.c.id == bindparam("user_key")))
 _USER_BY = {
-    key: select(*_USER_ROWS.columns).where(users.c[key] == bindparam("value"))
+    key: sql(select(*_USER_ROWS.columns).where(users.c[key] == bindparam("value")))
     for key in ("id", "email", "username")
 }
+_ADD_USER = sql(
+    insert(users).values({n: bindparam(n, type_=users.c[n].type) for n in _USER_FIELDS})
+)
+
 _THIS_TASK = (tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner"))
-_GET_TASK = select(*TASK_COLUMNS).where(*_THIS_TASK)
-# SET gets every parameter named like a column; the WHERE binds are named otherwise.
-_UPDATE_TASK = (
-    update(tasks).where(*_THIS_TASK, tasks.c.version == bindparam("loaded")).returning(tasks.c.id)
-)
-_VERSION = select(tasks.c.version).where(tasks.c.id == bindparam("task_id"))
-_DELETE_TASK = delete(tasks).where(*_THIS_TASK).returning(tasks.c.id)
-_DELETE_TASK_AT = (
-    delete(tasks).where(*_THIS_TASK, tasks.c.version == bindparam("loaded")).returning(tasks.c.id)
-)
-_OWN_VERSION = select(tasks.c.version).where(*_THIS_TASK)
+_GET_TASK = sql(select(*TASK_COLUMNS).where(*_THIS_TASK))
+_STORED_VERSION = select(tasks.c.version).where(*_THIS_TASK).scalar_subquery()
 
 
-def task_values(task: Task) -> dict[str, Any]:
-    values = {name: getattr(task, name) for name in TASK_ROWS.names}
-    values["priority"] = task.priority.value
-    values["tags"] = list(task.tags)
+def _task_binds(prefix: str = "") -> list[Any]:
+    return [bindparam(prefix + name, type_=tasks.c[name].type) for name in _TASK_FIELDS]
+
+
+_ADD_TASK = sql(insert(tasks).values(dict(zip(_TASK_FIELDS, _task_binds(), strict=True))))
+# The actor's check folded in: no row is inserted (and none returned) if they may not act.
+_ADD_TASK_AS_ACTOR = sql(
+    insert(tasks)
+    .from_select(_TASK_FIELDS, select(*_task_binds()).where(actor_may_act()))
+    .returning(tasks.c.id)
+)
+
+
+def _update_statement(*, follow_up: bool) -> Sql:
+    """(updated id or NULL, the version stored before): a NULL id with a NULL version means
+    the task is gone, with a version that it changed since it was loaded."""
+    changed = (
+        update(tasks)
+        .where(*_THIS_TASK, tasks.c.version == bindparam("loaded"))
+        .values({name: bindparam(name, type_=tasks.c[name].type) for name in _CHANGING})
+        .returning(tasks.c.id)
+        .cte("changed")
+    )
+    statement = select(select(changed.c.id).scalar_subquery(), _STORED_VERSION)
+    if follow_up:
+        following = insert(tasks).from_select(
+            _TASK_FIELDS, select(*_task_binds("next_")).select_from(changed)
+        )
+        statement = statement.add_cte(following.cte("following"))
+    return sql(statement)
+
+
+_UPDATE_TASK = {follow_up: _update_statement(follow_up=follow_up) for follow_up in (False, True)}
+
+
+def _delete_statement(*, at_version: bool, as_actor: bool) -> Sql:
+    """(actor may act, deleted id or NULL, the version stored before), in one statement."""
+    conditions: list[Any] = [*_THIS_TASK]
+    if at_version:
+        conditions.append(tasks.c.version == bindparam("loaded"))
+    if as_actor:
+        conditions.append(actor_may_act())
+    gone = delete(tasks).where(*conditions).returning(tasks.c.id).cte("gone")
+    verdict = actor_may_act() if as_actor else true()
+    return sql(select(verdict, select(gone.c.id).scalar_subquery(), _STORED_VERSION))
+
+
+_DELETE_TASK = {
+    (at_version, as_actor): _delete_statement(at_version=at_version, as_actor=as_actor)
+    for at_version in (False, True)
+    for as_actor in (False, True)
+}
+
+
+def task_values(task: Task, prefix: str = "") -> dict[str, Any]:
+    values = {prefix + name: getattr(task, name) for name in _TASK_FIELDS}
+    values[prefix + "priority"] = task.priority.value
+    values[prefix + "tags"] = list(task.tags)
     return values
 
 
 class PostgresUserRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
 
     async def add(self, user: User) -> None:
-        values = {name: getattr(user, name) for name in _USER_ROWS.names}
-        with storage_errors():
-            await self._connection.execute(insert(users), values)
+        values = {name: getattr(user, name) for name in _USER_FIELDS}
+        self._channel.write(_ADD_USER, values, _nothing)
 
     async def get(self, user_id: UUID) -> User | None:
         return await self._one("id", user_id)
 
     async def update(self, user: User) -> None:
-        values = {
-            name: getattr(user, name)
-            for name in _USER_ROWS.names
-            if name not in ("id", "created_at")
-        }
+        values = {name: getattr(user, name) for name in _USER_ROWS.names}
         values["user_key"] = user.id
-        with storage_errors():
-            await self._connection.execute(_UPDATE_USER, values)
+        self._channel.write(_UPDATE_USER, values, _nothing)
 
     async def delete(self, user_id: UUID) -> None:
-        with storage_errors():
-            await self._connection.execute(delete(users).where(users.c.id == user_id))
+        self._channel.write(_DELETE_USER, {"user_key": user_id}, _nothing)
 
     async def get_by_login(self, login: str) -> User | None:
         return await self._one("email" if "@" in login else "username", login)
 
     async def _one(self, key: str, value: object) -> User | None:
-        with storage_errors():
-            row = (await self._connection.execute(_USER_BY[key], {"value": value})).first()
-        return None if row is None else _USER_ROWS.entity(row)
+        rows = await self._channel.read(_USER_BY[key], {"value": value})
+        return _USER_ROWS.entity(rows[0]) if rows else None
 
 
 class PostgresTaskRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
 
     async def add(self, task: Task) -> None:
-        with storage_errors():
-            await self._connection.execute(insert(tasks), task_values(task))
+        actor = self._channel.carry_actor()
+        if actor is None:
+            self._channel.write(_ADD_TASK, task_values(task), _nothing)
+        else:
+            self._channel.write(_ADD_TASK_AS_ACTOR, {**task_values(task), **actor}, _inserted)
 
     async def get(self, *, user_id: UUID, task_id: UUID) -> Task | None:
-        with storage_errors():
-            result = await self._connection.execute(
-                _GET_TASK, {"task_id": task_id, "owner": user_id}
-            )
-            row = result.first()
-        return None if row is None else TASK_ROWS.entity(row)
+        rows = await self._channel.read(_GET_TASK, {"task_id": task_id, "owner": user_id})
+        return TASK_ROWS.entity(rows[0]) if rows else None
 
-    async def update(self, task: Task, *, expected_version: int) -> None:
+    async def update(
+        self, task: Task, *, expected_version: int, follow_up: Task | None = None
+    ) -> None:
         values = task_values(task)
-        for key in UNCHANGING:
-            del values[key]
         values.update(task_id=task.id, owner=task.user_id, loaded=expected_version)
-        with storage_errors():
-            if (await self._connection.execute(_UPDATE_TASK, values)).first() is not None:
-                return
-            current = await self._connection.scalar(_VERSION, {"task_id": task.id})
-        if current is None:
-            raise NotFound("task")
-        raise VersionMismatch(current_version=current)
+        if follow_up is not None:
+            values.update(task_values(follow_up, prefix="next_"))
+        self._channel.write(_UPDATE_TASK[follow_up is not None], values, _applied)
 
     async def delete(
         self, *, user_id: UUID, task_id: UUID, expected_version: int | None = None
     ) -> None:
-        values: dict[str, object] = {"task_id": task_id, "owner": user_id}
-        statement = _DELETE_TASK
-        if expected_version is not None:
-            statement, values["loaded"] = _DELETE_TASK_AT, expected_version
-        with storage_errors():
-            if (await self._connection.execute(statement, values)).first() is not None:
-                return
-            current = await self._connection.scalar(
-                _OWN_VERSION, {"task_id": task_id, "owner": user_id}
-            )
-        if current is None:
-            raise NotFound("task")
-        raise VersionMismatch(current_version=current)
+        values: dict[str, Any] = {"task_id": task_id, "owner": user_id, "loaded": expected_version}
+        actor = self._channel.carry_actor()
+        statement = _DELETE_TASK[(expected_version is not None, actor is not None)]
+        self._channel.write(statement, {**values, **(actor or {})}, _deleted)
 
     async def list(self, *, user_id: UUID, query: TaskQuery, now: datetime) -> TaskPage:
         statement = page_statement(
             tasks, columns=TASK_COLUMNS, user_id=user_id, query=query, now=now
         )
-        with storage_errors():
-            rows = (await self._connection.execute(statement)).all()
+        rows = await self._channel.read(sql_of_built(statement), {})
         return TaskPage.from_rows([TASK_ROWS.entity(row) for row in rows], query)
+
+
+def _nothing(rows: Rows) -> None:
+    return None
+
+
+def _inserted(rows: Rows) -> None:
+    if not rows:
+        raise AuthenticationFailed(TOKEN_REFUSED)
+
+
+def _applied(rows: Rows) -> None:
+    changed, stored = rows[0]
+    if changed is not None:
+        return
+    if stored is None:
+        raise NotFound("task")
+    raise VersionMismatch(current_version=stored)
+
+
+def _deleted(rows: Rows) -> None:
+    actor_may, deleted, stored = rows[0]
+    if not actor_may:
+        raise AuthenticationFailed(TOKEN_REFUSED)
+    if deleted is not None:
+        return
+    if stored is None:
+        raise NotFound("task")
+    raise VersionMismatch(current_version=stored)

@@ -53,11 +53,14 @@ class ConnectionGuard:
     # transaction to live in (`SET LOCAL` behind a pooler).
     autocommit_reads: bool
 
-    async def acquire(self, engine: AsyncEngine, *, read_only: bool = False) -> AsyncConnection:
+    async def acquire(
+        self, engine: AsyncEngine, *, read_only: bool = False, autocommit: bool | None = None
+    ) -> AsyncConnection:
         """A connection with its transaction begun (or in autocommit, for reads where that is
-        safe), or StorageUnavailable (soon)."""
+        safe, or when asked), or StorageUnavailable (soon)."""
         self.breaker.check()
-        autocommit = read_only and self.autocommit_reads
+        if autocommit is None:
+            autocommit = read_only and self.autocommit_reads
         try:
             connection = await _open_with_one_retry(engine, self.deadline, autocommit)
         except StorageUnavailable:

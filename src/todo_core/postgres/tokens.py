@@ -1,9 +1,13 @@
-"""Sessions, refresh tokens and one-time tokens on PostgreSQL (hashes only, never secrets)."""
+"""Sessions, refresh tokens and one-time tokens on PostgreSQL (hashes only, never secrets).
+
+Statements go through the unit of work's `Channel` (see `unit_of_work`): writes without an
+answer are queued for the commit (one round trip with the others); those whose answer is
+needed at once (a refresh token spent, a one-time token taken, a session ended) are single
+statements sent at once."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -18,11 +22,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from todo_core.domain.sessions import AuthSession, OneTimeToken, RefreshTokenUse, TokenPurpose
+from todo_core.postgres.link import Rows, sql, sql_of_built
+from todo_core.postgres.repositories import Channel
 from todo_core.postgres.tables import AccountTokenRow, RefreshTokenRow, SessionRow
-from todo_core.postgres.translate import storage_errors
 
 sessions: Table = SessionRow.__table__  # type: ignore[attr-defined]
 refresh_tokens: Table = RefreshTokenRow.__table__  # type: ignore[attr-defined]
@@ -39,6 +43,14 @@ _SPEND = (
 )
 _SESSION_OF_TOKEN = (
     select(*_SESSION)
+    .join_from(refresh_tokens, sessions, refresh_tokens.c.session_id == sessions.c.id)
+    .where(refresh_tokens.c.token_hash == bindparam("hash"))
+)
+# Spent and looked up in one statement: (was it fresh, the session's columns...). The lookup
+# sees the row as it was before the UPDATE (one snapshot), which is all it needs.
+_spent = _SPEND.cte("spent")
+_USE_REFRESH = sql(
+    select(select(_spent.c.session_id).exists(), *_SESSION_OF_TOKEN.selected_columns)
     .join_from(refresh_tokens, sessions, refresh_tokens.c.session_id == sessions.c.id)
     .where(refresh_tokens.c.token_hash == bindparam("hash"))
 )
@@ -61,12 +73,26 @@ _START_SESSION = text(
     bindparam("user_id", type_=Uuid()),
     bindparam("token_hash", type_=LargeBinary()),
 )
-_TOUCH = (
+_START_SESSION_SQL = sql(_START_SESSION)
+_TOUCH = sql(
     update(sessions)
     .where(sessions.c.id == bindparam("session_id"))
     .values(last_used_at=bindparam("used"), expires_at=bindparam("until"))
 )
-_TAKE = (
+_ADD_REFRESH = sql(
+    insert(refresh_tokens).values(
+        {
+            name: bindparam(name, type_=refresh_tokens.c[name].type)
+            for name in ("token_hash", "session_id", "created_at")
+        }
+    )
+)
+_ADD_ONE_TIME = sql(
+    insert(account_tokens).values(
+        {c.name: bindparam(c.name, type_=c.type) for c in account_tokens.columns}
+    )
+)
+_TAKE = sql(
     delete(account_tokens)
     .where(
         account_tokens.c.token_hash == bindparam("hash"),
@@ -77,27 +103,30 @@ _TAKE = (
 
 
 class PostgresTokenStore:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
 
     async def add_session(self, session: AuthSession, *, token_hash: bytes) -> None:
         values = {column.name: getattr(session, column.name) for column in _SESSION}
-        await self._run(_START_SESSION, {**values, "token_hash": token_hash})
+        self._channel.write(_START_SESSION_SQL, {**values, "token_hash": token_hash}, _nothing)
 
     async def use_refresh_token(
         self, token_hash: bytes, *, now: datetime
     ) -> RefreshTokenUse | None:
-        spent = await self._run(_SPEND, {"hash": token_hash, "now": now})
-        fresh = spent.first() is not None
-        row = (await self._run(_SESSION_OF_TOKEN, {"hash": token_hash})).first()
-        return None if row is None else RefreshTokenUse(AuthSession(*row), reused=not fresh)
+        rows = await self._channel.now(_USE_REFRESH, {"hash": token_hash, "now": now})
+        if not rows:
+            return None
+        fresh, *session = rows[0]
+        return RefreshTokenUse(AuthSession(*session), reused=not fresh)
 
     async def rotate(self, session: AuthSession, *, token_hash: bytes) -> None:
-        await self._run(
-            _TOUCH,
-            {"session_id": session.id, "used": session.last_used_at, "until": session.expires_at},
-        )
-        await self._add_refresh(session, token_hash)
+        touch = {
+            "session_id": session.id,
+            "used": session.last_used_at,
+            "until": session.expires_at,
+        }
+        self._channel.write(_TOUCH, touch, _nothing)
+        self._add_refresh(session, token_hash)
 
     async def sessions(self, user_id: UUID, *, now: datetime) -> list[AuthSession]:
         statement = (
@@ -105,14 +134,15 @@ class PostgresTokenStore:
             .where(sessions.c.user_id == user_id, sessions.c.expires_at > now)
             .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
         )
-        return [AuthSession(*row) for row in (await self._run(statement)).all()]
+        rows = await self._channel.read(sql_of_built(statement), {})
+        return [AuthSession(*row) for row in rows]
 
     async def delete_session(self, session_id: UUID, *, user_id: UUID | None = None) -> bool:
         statement = delete(sessions).where(sessions.c.id == session_id)
         if user_id is not None:
             statement = statement.where(sessions.c.user_id == user_id)
-        result = await self._run(statement.returning(sessions.c.id))
-        return result.first() is not None
+        rows = await self._channel.now(sql_of_built(statement.returning(sessions.c.id)), {})
+        return bool(rows)
 
     async def delete_sessions(
         self, user_id: UUID, *, expired_before: datetime | None = None
@@ -120,18 +150,18 @@ class PostgresTokenStore:
         statement = delete(sessions).where(sessions.c.user_id == user_id)
         if expired_before is not None:
             statement = statement.where(sessions.c.expires_at < expired_before)
-        await self._run(statement)
+        self._channel.write(sql_of_built(statement), {}, _nothing)
 
     async def add_one_time(self, token: OneTimeToken) -> None:
         values = {column.name: getattr(token, column.name) for column in account_tokens.columns}
         values["purpose"] = token.purpose.value
-        await self._run(insert(account_tokens), values)
+        self._channel.write(_ADD_ONE_TIME, values, _nothing)
 
     async def take_one_time(self, token_hash: bytes, purpose: TokenPurpose) -> OneTimeToken | None:
-        row = (await self._run(_TAKE, {"hash": token_hash, "purpose": purpose.value})).first()
-        if row is None:
+        rows = await self._channel.now(_TAKE, {"hash": token_hash, "purpose": purpose.value})
+        if not rows:
             return None
-        values = row._asdict()
+        values = dict(zip([c.name for c in account_tokens.columns], rows[0], strict=True))
         values["purpose"] = TokenPurpose(values["purpose"])
         values["token_hash"] = bytes(values["token_hash"])
         return OneTimeToken(**values)
@@ -144,16 +174,16 @@ class PostgresTokenStore:
         )
         if expired_before is not None:
             condition = and_(condition, account_tokens.c.expires_at < expired_before)
-        await self._run(delete(account_tokens).where(condition))
+        self._channel.write(sql_of_built(delete(account_tokens).where(condition)), {}, _nothing)
 
-    async def _add_refresh(self, session: AuthSession, token_hash: bytes) -> None:
+    def _add_refresh(self, session: AuthSession, token_hash: bytes) -> None:
         values = {
             "token_hash": token_hash,
             "session_id": session.id,
             "created_at": session.last_used_at,
         }
-        await self._run(insert(refresh_tokens), values)
+        self._channel.write(_ADD_REFRESH, values, _nothing)
 
-    async def _run(self, statement: Any, values: dict[str, Any] | None = None) -> Any:
-        with storage_errors():
-            return await self._connection.execute(statement, values)
+
+def _nothing(rows: Rows) -> None:
+    return None

@@ -32,12 +32,21 @@ def storage_errors() -> Iterator[None]:
         raise StorageError() from error
     except (OSError, psycopg.OperationalError) as error:
         raise StorageUnavailable() from error
+    # The unit of work's statements run on the driver's connection directly (see `link`).
+    except psycopg.IntegrityError as error:
+        raise _integrity_of(error) from error
+    except psycopg.Error as error:
+        raise (StorageUnavailable() if _is_unavailable(error) else StorageError()) from error
 
 
 def _integrity(error: exc.IntegrityError) -> Exception:
-    diag = getattr(error.orig, "diag", None)
+    return _integrity_of(error.orig)
+
+
+def _integrity_of(original: BaseException | None) -> Exception:
+    diag = getattr(original, "diag", None)
     constraint = getattr(diag, "constraint_name", None)
-    if getattr(error.orig, "sqlstate", None) == _UNIQUE_VIOLATION and constraint in _ACCOUNT_FIELDS:
+    if getattr(original, "sqlstate", None) == _UNIQUE_VIOLATION and constraint in _ACCOUNT_FIELDS:
         return DuplicateAccount(_ACCOUNT_FIELDS[constraint])
     return StorageError()
 

@@ -1,20 +1,59 @@
-"""The unit of work on one pooled connection: committed only when told, rolled back otherwise,
-and the connection always goes back to the pool. The connection comes from
-`PostgresDatabase.acquire`: bounded in time, retried once when cut before its first statement,
-short-circuited while the database is down."""
+"""The unit of work on one pooled connection, spending as few round trips as it can.
+
+How a request stays within one round trip (two for read-modify-write), on the direct and
+the pooled path alike (see `link` for what one round trip may carry):
+
+- The acting user's check is never a round trip of its own. It stays pending until the
+  first statement: a read goes out pipelined behind `ACTOR_MAY_ACT` (one round trip, the
+  verdict read first); a write carries it folded into its own SQL (`carry_actor`). If the
+  actor may not act, AuthenticationFailed is raised before any result is used, and a write
+  that carried the check has written nothing.
+- Reads run at once; writes are queued and sent by `commit()`, all of them in one round trip
+  (several go in one transaction, pipelined). Leaving without commit sends nothing: the
+  queued writes are simply dropped, as a rollback would.
+- A write with consequences is one statement (data-modifying CTEs, see `repositories`), so a
+  single write needs no BEGIN/COMMIT on the direct path. Behind the pooler every round trip
+  is `BEGIN; SET LOCAL statement_timeout; ...; COMMIT` in one pipeline.
+
+The pattern for a new write in the same budget (the change feed, idempotency keys): extend
+the write's statement with a CTE that inserts FROM the row the write RETURNs, or queue one
+more statement for the same commit (it rides in the same round trip and transaction; make it
+fail, not silently do nothing, when it must undo the others). A condition on the actor goes
+into `repositories.actor_may_act()` and its binds into `_actor_values()` (as the token's issue
+time against `users.tokens_valid_after` does): every read and write carrying the check
+follows, at no extra round trip.
+
+A connection that died while idle in the pool (a Neon suspend) is replaced before use (see
+`engine`); one that turns out dead on the first round trip of a read is replaced and the read
+sent once more: a read is always safe to repeat. Writes are never repeated (a write whose
+answer was lost may have committed), so they answer StorageUnavailable instead.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
+from uuid import UUID
 
+import psycopg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from todo_core.errors import AuthenticationFailed
 from todo_core.ports import TaskRepository, TokenStore, UserRepository
 from todo_core.postgres.database import PostgresDatabase
-from todo_core.postgres.repositories import PostgresTaskRepository, PostgresUserRepository
+from todo_core.postgres.link import Bound, Link, Rows, Sql, sql
+from todo_core.postgres.repositories import (
+    ACTOR_MAY_ACT,
+    TOKEN_REFUSED,
+    PostgresTaskRepository,
+    PostgresUserRepository,
+)
 from todo_core.postgres.tokens import PostgresTokenStore
 from todo_core.postgres.translate import storage_errors
+
+_ACTOR_MAY_ACT = sql(ACTOR_MAY_ACT)
 
 
 class PostgresUnitOfWork:
@@ -22,22 +61,109 @@ class PostgresUnitOfWork:
     tasks: TaskRepository
     tokens: TokenStore
 
-    def __init__(self, database: PostgresDatabase, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        database: PostgresDatabase,
+        *,
+        read_only: bool = False,
+        actor: UUID | None = None,
+        authenticated_at: datetime | None = None,
+    ) -> None:
         self._database = database
         self._read_only = read_only
+        self._actor = actor  # pending until a statement has carried the check
+        self._authenticated_at = authenticated_at
         self._connection: AsyncConnection | None = None
+        self._link: Link | None = None
+        self._writes: list[tuple[Bound, Callable[[Rows], None]]] = []
+        self._round_trips = 0
 
     async def __aenter__(self) -> Self:
-        self._connection = await self._database.acquire(read_only=self._read_only)
-        self.users = PostgresUserRepository(self._connection)
-        self.tasks = PostgresTaskRepository(self._connection)
-        self.tokens = PostgresTokenStore(self._connection)
+        await self._connect()
+        self.users = PostgresUserRepository(self)
+        self.tasks = PostgresTaskRepository(self)
+        self.tokens = PostgresTokenStore(self)
         return self
 
-    async def commit(self) -> None:
-        assert self._connection is not None, "commit() outside `async with`"
+    async def _connect(self) -> None:
+        self._connection = await self._database.acquire(autocommit=True)
         with storage_errors():
-            await self._connection.commit()
+            self._link = await Link.on(self._connection, self._database.timeout_per_transaction_ms)
+
+    def _actor_values(self) -> dict[str, Any]:
+        """The binds of `repositories.actor_may_act()`."""
+        return {"actor": self._actor, "authenticated_at": self._authenticated_at}
+
+    async def check_actor(self) -> None:
+        if self._actor is not None:
+            await self.read(_ACTOR_MAY_ACT, self._actor_values(), actor_check_only=True)
+
+    async def read(
+        self, statement: Sql, values: dict[str, Any], *, actor_check_only: bool = False
+    ) -> Rows:
+        batch: list[Bound] = [(statement, values)]
+        checked = self._actor is not None and not actor_check_only
+        if checked:
+            batch.insert(0, (_ACTOR_MAY_ACT, self._actor_values()))
+        results = await self._send(batch, repeatable=True)
+        if actor_check_only or checked:
+            if not results[0][0][0]:
+                raise AuthenticationFailed(TOKEN_REFUSED)
+            self._actor = None
+        return results[-1]
+
+    def write(
+        self, statement: Sql, values: dict[str, Any], verdict: Callable[[Rows], None]
+    ) -> None:
+        if self._read_only:
+            raise RuntimeError("a write in a read-only unit of work")
+        self._writes.append(((statement, values), verdict))
+
+    def carry_actor(self) -> dict[str, Any] | None:
+        if self._actor is None:
+            return None
+        values, self._actor = self._actor_values(), None
+        return values
+
+    async def now(self, statement: Sql, values: dict[str, Any]) -> Rows:
+        """A write whose answer is needed at once (a token taken, a session ended): one
+        statement, one round trip, committed on its own (see `Channel.now`)."""
+        if self._read_only:
+            raise RuntimeError("a write in a read-only unit of work")
+        return (await self._send([(statement, values)]))[0]
+
+    async def commit(self) -> None:
+        assert self._link is not None, "commit() outside `async with`"
+        writes, self._writes = self._writes, []
+        if not writes:
+            return
+        results = await self._send([bound for bound, _ in writes], atomic=True)
+        for (_, verdict), rows in zip(writes, results, strict=True):
+            verdict(rows)
+
+    async def _send(
+        self, batch: list[Bound], *, atomic: bool = False, repeatable: bool = False
+    ) -> list[Rows]:
+        assert self._link is not None, "use the unit of work inside `async with`"
+        first, self._round_trips = self._round_trips == 0, self._round_trips + 1
+        try:
+            with storage_errors():
+                return await self._link.send(batch, atomic=atomic)
+        except Exception as error:
+            if not (first and repeatable and _connection_lost(error)):
+                raise
+        await self._replace_connection()
+        with storage_errors():
+            return await self._link.send(batch, atomic=atomic)
+
+    async def _replace_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                await connection.invalidate()
+            finally:
+                await connection.close()
+        await self._connect()
 
     async def __aexit__(
         self,
@@ -45,15 +171,17 @@ class PostgresUnitOfWork:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        try:
-            await connection.rollback()  # a no-op after commit()
-        except Exception:  # noqa: S110 - the connection is discarded below either way
-            pass
-        finally:
+        self._writes = []  # never committed: dropped, as a rollback would
+        connection, self._connection, self._link = self._connection, None, None
+        if connection is not None:
             await connection.close()
+
+
+def _connection_lost(error: BaseException) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, psycopg.OperationalError) or (
+        isinstance(cause, psycopg.Error) and (cause.sqlstate or "").startswith(("08", "57P"))
+    )
 
 
 class PostgresUnitOfWorkFactory:
@@ -62,5 +190,13 @@ class PostgresUnitOfWorkFactory:
     def __init__(self, database: PostgresDatabase) -> None:
         self._database = database
 
-    def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self._database, read_only=read_only)
+    def __call__(
+        self,
+        *,
+        read_only: bool = False,
+        actor: UUID | None = None,
+        authenticated_at: datetime | None = None,
+    ) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(
+            self._database, read_only=read_only, actor=actor, authenticated_at=authenticated_at
+        )

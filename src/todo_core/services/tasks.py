@@ -1,11 +1,12 @@
-"""Tasks: each operation opens a unit of work, checks the actor, loads, applies the entity's
-rule (`Task.create`, `Task.apply`), saves what follows from it and commits.
+"""Tasks: each operation opens a unit of work on behalf of the actor, loads, applies the
+entity's rule (`Task.create`, `Task.apply`), saves what follows from it and commits.
 
-The acting user is checked here, once, inside the operation's own unit of work: they must
-still exist and be active (a token outlives a deleted account), and may only act on their own
-tasks (`Forbidden`); a task of someone else is reported as missing (`NotFound`), so nothing
-about it leaks. Checking the actor in the same unit of work as the operation costs one
-statement, not a second transaction.
+The acting user is checked by the operation's own unit of work (`uow(actor=...,
+authenticated_at=...)`): they must still exist, be active (a token outlives a deleted account)
+and hold a token issued after their last revocation, or AuthenticationFailed is raised before
+anything is read or written. On PostgreSQL the check rides on the operation's own round trip,
+so it costs nothing on the wire. They may only act on their own tasks (`Forbidden`, after the
+check); a task of someone else is reported as missing (`NotFound`), so nothing about it leaks.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from uuid import UUID
 
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.tasks import UNSET, Priority, Task, TaskChanges
-from todo_core.errors import AuthenticationFailed, Forbidden, NotFound, VersionMismatch
+from todo_core.errors import Forbidden, NotFound, VersionMismatch
 from todo_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
 
@@ -27,13 +28,9 @@ class TaskUpdate:
     next_occurrence: Task | None  # the follow-up created by completing a recurring task
 
 
-async def _check_actor(
-    uow: UnitOfWork, actor_id: UUID, owner_id: UUID, authenticated_at: datetime | None
-) -> None:
-    actor = await uow.users.get(actor_id)
-    if actor is None or not actor.accepts_token(authenticated_at):
-        raise AuthenticationFailed("The access token is no longer valid; log in again.")
+async def _only_their_own(uow: UnitOfWork, actor_id: UUID, owner_id: UUID) -> None:
     if actor_id != owner_id:
+        await uow.check_actor()  # a refused actor hears that first
         raise Forbidden()
 
 
@@ -65,8 +62,8 @@ class TaskService:
             recurrence=recurrence,
             now=self._clock.now(),
         )
-        async with self._uow() as uow:
-            await _check_actor(uow, actor_id, owner_id, authenticated_at)
+        async with self._uow(actor=actor_id, authenticated_at=authenticated_at) as uow:
+            await _only_their_own(uow, actor_id, owner_id)
             await uow.tasks.add(task)
             await uow.commit()
         return task
@@ -79,8 +76,10 @@ class TaskService:
         task_id: UUID,
         authenticated_at: datetime | None = None,
     ) -> Task:
-        async with self._uow(read_only=True) as uow:
-            await _check_actor(uow, actor_id, owner_id, authenticated_at)
+        async with self._uow(
+            read_only=True, actor=actor_id, authenticated_at=authenticated_at
+        ) as uow:
+            await _only_their_own(uow, actor_id, owner_id)
             return await _load(uow, owner_id, task_id, None)
 
     async def list(
@@ -91,8 +90,10 @@ class TaskService:
         query: TaskQuery,
         authenticated_at: datetime | None = None,
     ) -> TaskPage:
-        async with self._uow(read_only=True) as uow:
-            await _check_actor(uow, actor_id, owner_id, authenticated_at)
+        async with self._uow(
+            read_only=True, actor=actor_id, authenticated_at=authenticated_at
+        ) as uow:
+            await _only_their_own(uow, actor_id, owner_id)
             return await uow.tasks.list(user_id=owner_id, query=query, now=self._clock.now())
 
     async def update(
@@ -107,14 +108,16 @@ class TaskService:
     ) -> TaskUpdate:
         """Apply `changes`; `completed` true/false completes or reopens (never a toggle)."""
         now = self._clock.now()
-        async with self._uow() as uow:
-            await _check_actor(uow, actor_id, owner_id, authenticated_at)
+        async with self._uow(actor=actor_id, authenticated_at=authenticated_at) as uow:
+            await _only_their_own(uow, actor_id, owner_id)
             task = await _load(uow, owner_id, task_id, expected_version)
             applied = task.apply(changes, now)
-            if applied.changed:
-                await uow.tasks.update(task, expected_version=applied.loaded_version)
-            if applied.next_occurrence is not None:
-                await uow.tasks.add(applied.next_occurrence)
+            if applied.changed:  # a follow-up is saved with the change it follows, or not at all
+                await uow.tasks.update(
+                    task,
+                    expected_version=applied.loaded_version,
+                    follow_up=applied.next_occurrence,
+                )
             await uow.commit()
         return TaskUpdate(task, applied.next_occurrence)
 
@@ -159,8 +162,8 @@ class TaskService:
         authenticated_at: datetime | None = None,
     ) -> None:
         """One statement: the version check and the delete cannot be split by another writer."""
-        async with self._uow() as uow:
-            await _check_actor(uow, actor_id, owner_id, authenticated_at)
+        async with self._uow(actor=actor_id, authenticated_at=authenticated_at) as uow:
+            await _only_their_own(uow, actor_id, owner_id)
             await uow.tasks.delete(
                 user_id=owner_id, task_id=task_id, expected_version=expected_version
             )

@@ -1,0 +1,176 @@
+"""Statements on the driver's connection, sent so that each call costs one network round trip.
+
+On Neon a request's latency is its round trips times the RTT (20-80 ms from another region),
+so the unit of work talks to psycopg directly rather than through SQLAlchemy's connection
+(whose transaction handling costs a BEGIN, a COMMIT and, behind a pooler, a `SET LOCAL`,
+each a round trip of its own):
+
+- `Sql`: a SQLAlchemy Core statement (over the SQLModel tables) compiled once for psycopg:
+  its text and how its parameters are built. Module-level statements compile at first use;
+  built-per-call ones (a list's filters) are looked up by SQLAlchemy's own cache key.
+- `Link.send(batch)`: one round trip for the whole batch. A single statement on the direct
+  endpoint runs alone in autocommit: no BEGIN, no COMMIT. Several statements, or any
+  statement behind the pooler (where the statement timeout must be `SET LOCAL` inside a
+  transaction: startup options are refused and a session `SET` leaks to other clients), go
+  in psycopg's pipeline mode as `BEGIN; [SET LOCAL statement_timeout]; ...; COMMIT`, one
+  Sync, one round trip. Any error aborts the whole batch (nothing of it is committed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection as DriverConnection
+from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
+from sqlalchemy.engine import Compiled
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ClauseElement
+
+_DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]
+_echo = logging.getLogger("sqlalchemy.engine.Engine")
+_CACHE_SIZE = 512
+Rows = list[tuple[Any, ...]]
+Bound = tuple["Sql", Mapping[str, Any] | None]  # a statement and its values
+
+
+@dataclass(frozen=True, eq=False)
+class Sql:
+    """A statement compiled once: `text` for psycopg, `bind(values)` for its parameters."""
+
+    text: str
+    compiled: Compiled
+    extracted: Sequence[Any] | None = None  # a built-per-call statement's own literal values
+
+    def bind(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        params = dict(
+            self.compiled.construct_params(dict(values or {}), extracted_parameters=self.extracted)
+            or {}
+        )
+        processors = getattr(self.compiled, "_bind_processors", {})
+        for name, process in processors.items():
+            if name in params and params[name] is not None:
+                params[name] = process(params[name])
+        return params
+
+
+_by_statement: dict[int, tuple[ClauseElement, Sql]] = {}
+_by_key: dict[Any, Compiled] = {}
+
+
+def sql(statement: ClauseElement) -> Sql:
+    """A module-level statement, compiled at its first use and kept."""
+    found = _by_statement.get(id(statement))
+    if found is not None and found[0] is statement:
+        return found[1]
+    compiled = statement.compile(dialect=_DIALECT)
+    made = Sql(str(compiled), compiled)
+    _by_statement[id(statement)] = (statement, made)  # the statement kept alive: ids stay unique
+    return made
+
+
+def sql_of_built(statement: ClauseElement) -> Sql:
+    """A statement built per call (a list's filters and cursor): compiled once per shape, its
+    values taken from this instance, as SQLAlchemy's own compiled cache does."""
+    key = statement._generate_cache_key()
+    if key is None:
+        compiled = statement.compile(dialect=_DIALECT)
+        return Sql(str(compiled), compiled)
+    found = _by_key.get(key.key)
+    if found is not None:
+        compiled = found
+    else:
+        if len(_by_key) >= _CACHE_SIZE:
+            _by_key.pop(next(iter(_by_key)))
+        # Compiled with its cache key, so later instances map their own values onto it.
+        compiled = statement._compiler(_DIALECT, cache_key=key)
+        _by_key[key.key] = compiled
+    return Sql(str(compiled), compiled, extracted=key.bindparams)
+
+
+@dataclass(frozen=True)
+class Link:
+    """One checked-out driver connection (in autocommit) and the path's policy."""
+
+    connection: DriverConnection[Any]
+    timeout_per_transaction_ms: int | None  # set behind a pooler: `SET LOCAL` per batch
+    observe: Callable[[str, Mapping[str, Any]], None] | None = None
+
+    @classmethod
+    async def on(cls, connection: AsyncConnection, timeout_per_transaction_ms: int | None) -> Link:
+        """The link under a SQLAlchemy connection checked out in AUTOCOMMIT. Its statements
+        still reach the engine's `before_cursor_execute` listeners and its SQL echo."""
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, DriverConnection)
+        return cls(driver, timeout_per_transaction_ms, _observer(connection))
+
+    async def send(self, batch: Sequence[Bound], *, atomic: bool = False) -> list[Rows]:
+        """Run `batch` in one round trip; the rows of each statement, in order. `atomic`:
+        the statements commit together or not at all (writes); reads need no transaction:
+        pipelined statements before one Sync share PostgreSQL's implicit transaction."""
+        transaction = (atomic and len(batch) > 1) or self.timeout_per_transaction_ms is not None
+        if not transaction and len(batch) == 1:
+            statement, values = batch[0]
+            cursor = self.connection.cursor()
+            await cursor.execute(statement.text, self._bound(statement, values))
+            return [await cursor.fetchall() if cursor.description else []]
+        return await self._pipeline(batch, transaction=transaction)
+
+    async def _pipeline(self, batch: Sequence[Bound], *, transaction: bool) -> list[Rows]:
+        connection = self.connection
+        cursors = []
+        try:
+            # One Sync, sent when the block exits (an explicit `sync()` here would cost a
+            # second round trip: the exit syncs again).
+            async with connection.pipeline():
+                if transaction:
+                    await connection.execute("BEGIN")
+                if self.timeout_per_transaction_ms is not None:
+                    timeout = int(self.timeout_per_transaction_ms)
+                    await connection.execute(f"SET LOCAL statement_timeout = {timeout}")
+                for statement, values in batch:
+                    cursor = connection.cursor()
+                    await cursor.execute(statement.text, self._bound(statement, values))
+                    cursors.append(cursor)
+                if transaction:
+                    await connection.execute("COMMIT")
+        except psycopg.Error:
+            await self._roll_back_if_open()
+            raise
+        return [await c.fetchall() if c.description else [] for c in cursors]
+
+    def _bound(self, statement: Sql, values: Mapping[str, Any] | None) -> dict[str, Any]:
+        params = statement.bind(values)
+        if self.observe is not None:
+            self.observe(statement.text, params)
+        return params
+
+    async def _roll_back_if_open(self) -> None:
+        # An error inside the pipeline leaves the transaction aborted (nothing committed);
+        # close it here so the connection goes back to the pool clean. A broken connection
+        # raises again, and is dropped by the pool anyway.
+        status = self.connection.info.transaction_status
+        if status in (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR):
+            with contextlib.suppress(psycopg.Error):
+                await self.connection.execute("ROLLBACK")
+
+
+def _observer(connection: AsyncConnection) -> Callable[[str, Mapping[str, Any]], None] | None:
+    engine = connection.sync_engine
+    sync = connection.sync_connection
+    listeners = engine.dispatch.before_cursor_execute
+    if not listeners and not engine.echo:
+        return None
+
+    def observe(statement: str, params: Mapping[str, Any]) -> None:
+        if listeners:
+            listeners(sync, None, statement, params, None, False)
+        if engine.echo:
+            _echo.info("%s", statement)  # never the values (`hide_parameters`)
+
+    return observe
