@@ -18,6 +18,7 @@ from todo_api.container import Services
 from todo_api.docs import app_with_docs
 from todo_api.mcp import install_mcp
 from todo_api.middleware import BodyLimit, SecurityHeaders
+from todo_api.pages import pages_router
 from todo_api.routes import API_PREFIX, accounts, auth, health, sessions, tasks
 from todo_api.schemas.problems import move_problems_to_problem_json
 from todo_api.settings import Settings
@@ -71,6 +72,7 @@ def create_app(
     app.include_router(auth.router, prefix=API_PREFIX)
     app.include_router(sessions.router, prefix=API_PREFIX)
     app.include_router(tasks.router, prefix=API_PREFIX)
+    app.include_router(pages_router(API_PREFIX))  # where the emailed links lead
     run_mcp = install_mcp(app, services, public_url=settings.public_url, version=app.version)
     _add_middleware(app, settings)
     _document_problems_as_problem_json(app)

@@ -280,3 +280,25 @@ async def test_a_failed_send_is_logged_not_an_error(
         assert response.status_code == 201
     assert any("was not sent" in record.getMessage() for record in caplog.records)
     assert all("lost@example.com" not in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("path", "api"),
+    [
+        ("/reset-password", "/api/v1/auth/password-reset/confirm"),
+        ("/verify-email", "/api/v1/auth/verify-email/confirm"),
+    ],
+)
+async def test_the_links_open_pages_that_post_the_token(
+    client: httpx.AsyncClient, path: str, api: str
+) -> None:
+    """Static pages: the token stays in the address (read by the page's own script); nothing
+    from the request is echoed into the HTML."""
+    response = await client.get(path, params={"token": "<script>alert(1)</script>"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert f'data-api="{api}"' in response.text
+    assert "alert(1)" not in response.text
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'sha256-" in policy and "connect-src 'self'" in policy
+    assert response.headers["referrer-policy"] == "no-referrer"
