@@ -302,3 +302,9 @@ async def test_the_links_open_pages_that_post_the_token(
     policy = response.headers["content-security-policy"]
     assert "script-src 'sha256-" in policy and "connect-src 'self'" in policy
     assert response.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_bad_reset_tokens_are_throttled(client: httpx.AsyncClient) -> None:
+    body = {"token": "y" * 43, "new_password": NEW_PASSWORD}
+    answers = [(await client.post(RESET_CONFIRM, json=body)).status_code for _ in range(6)]
+    assert answers == [422] * 5 + [429]

@@ -61,7 +61,9 @@ async def confirm_password_reset(
     """Sets `new_password`. The token works once; an unknown, used or expired one is 422
     naming the `token` field. Every session and every earlier access token ends."""
     throttle: LoginThrottle = request.app.state.password_throttle
-    keys = {"account": "reset-confirm", "address": client_address(request)}
+    address = client_address(request)
+    # Per client address only: a shared key would let anyone block every reset.
+    keys = {"account": f"reset-confirm:{address}", "address": address}
     throttle.check(**keys)
     try:
         await services.accounts.reset_password(token=body.token, new_password=body.new_password)
