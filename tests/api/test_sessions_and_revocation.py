@@ -236,4 +236,3 @@ async def test_timings_of_login_and_refresh(client: httpx.AsyncClient) -> None:
         f"login {statistics.median(logins):.2f} ms, refresh {statistics.median(refreshes):.2f} ms "
         "(medians of 10, bcrypt cost 4, in-process client)"
     )
-
