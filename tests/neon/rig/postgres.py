@@ -93,11 +93,13 @@ def outage(state: RigState, seconds: float) -> None:
 
 
 def suspend(state: RigState) -> int:
-    """What a suspending Neon compute does to its clients: terminate every client backend.
+    """What a suspending Neon compute does to its clients: terminate every client backend,
+    and return once they are gone (a suspended compute is gone before the next request comes).
     Returns how many were terminated (our own admin session is spared)."""
     with psycopg.connect(libpq_dsn(state.admin_url()), autocommit=True) as admin:
         row = admin.execute(
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) "
+            "FROM pg_stat_activity "
             "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
         ).fetchone()
     return int(row[0]) if row else 0
