@@ -31,7 +31,9 @@ answer was lost may have committed), so they answer StorageUnavailable instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -40,7 +42,7 @@ from uuid import UUID
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from todo_core.errors import AuthenticationFailed
+from todo_core.errors import AuthenticationFailed, StorageUnavailable
 from todo_core.ports import TaskRepository, TokenStore, UserRepository
 from todo_core.postgres.database import PostgresDatabase
 from todo_core.postgres.link import Bound, Link, Rows, Sql, sql
@@ -148,13 +150,35 @@ class PostgresUnitOfWork:
         first, self._round_trips = self._round_trips == 0, self._round_trips + 1
         try:
             with storage_errors():
+                if first:
+                    return await self._bounded(self._link.send(batch, atomic=atomic))
                 return await self._link.send(batch, atomic=atomic)
         except Exception as error:
             if not (first and repeatable and _connection_lost(error)):
                 raise
         await self._replace_connection()
         with storage_errors():
-            return await self._link.send(batch, atomic=atomic)
+            return await self._bounded(self._link.send(batch, atomic=atomic))
+
+    async def _bounded(self, sending: Coroutine[Any, Any, list[Rows]]) -> list[Rows]:
+        """The first round trip, within the guard's deadline: a transaction pooler accepts a
+        client at once and holds its first statement until a server connection exists, which
+        with the database down is minutes of silence. Late, it is abandoned (cancelling a
+        query nobody will confirm waits as well), its connection dropped, the breaker
+        tripped: StorageUnavailable now rather than a request held that long."""
+        attempt = asyncio.ensure_future(sending)
+        done, _ = await asyncio.wait({attempt}, timeout=self._database.guard.deadline)
+        if done:
+            return attempt.result()
+        attempt.cancel()
+        _abandoned.add(attempt)
+        attempt.add_done_callback(_abandoned.discard)
+        self._database.guard.breaker.trip()
+        connection, self._connection, self._link = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.invalidate()
+        raise StorageUnavailable() from TimeoutError("no answer within the connect deadline")
 
     async def _replace_connection(self) -> None:
         connection, self._connection = self._connection, None
@@ -175,6 +199,9 @@ class PostgresUnitOfWork:
         connection, self._connection, self._link = self._connection, None, None
         if connection is not None:
             await connection.close()
+
+
+_abandoned: set[asyncio.Future[Any]] = set()  # strong references until they wind down
 
 
 def _connection_lost(error: BaseException) -> bool:
