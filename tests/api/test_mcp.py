@@ -186,7 +186,12 @@ async def test_no_token_is_refused(app: FastAPI, client: httpx.AsyncClient) -> N
 
 def _stdio(database_url: URL, **env: str) -> dict[str, str]:
     return {
-        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")},
+        # DB_POOLED: the Neon rig's pooler has no `-pooler` in its host name.
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k in ("PATH", "HOME", "LANG", "SYSTEMROOT", "DB_POOLED")
+        },
         "DATABASE_URL": database_url.render_as_string(hide_password=False),
         "JWT_SECRET": TEST_SECRET,
         **env,

@@ -17,7 +17,11 @@ from todo_core import StorageUnavailable
 from todo_core.postgres import EngineOptions, migrate
 
 
-def test_every_db_setting_but_the_start_attempts_is_an_engine_option_with_its_default() -> None:
+def test_every_db_setting_but_the_start_attempts_is_an_engine_option_with_its_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)  # the defaults, not this run's DB_POOLED
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     db_settings = {n[3:] for n in Settings.model_fields if n.startswith("db_")}
     options = {f.name for f in fields(EngineOptions)}

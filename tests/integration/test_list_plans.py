@@ -6,6 +6,7 @@ matched). Plans are stable where timings are not, so this reads EXPLAIN, not a c
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,10 @@ from todo_core.postgres import EngineOptions, PostgresDatabase, PostgresUnitOfWo
 
 ROWS = 100_000
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+# One session; through the Neon rig's pooler (no `-pooler` in its host) the engine must know.
+_OPTIONS = EngineOptions(
+    pool_size=1, max_overflow=0, pooled=os.environ.get("TEST_DB_POOLED") == "1" or None
+)
 OWNER = uuid.UUID("00000000-0000-4000-8000-000000000001")
 OTHERS = [uuid.UUID(f"00000000-0000-4000-8000-00000000000{n}") for n in range(2, 5)]
 WORDS = "'{alpha,bravo,charlie,delta,echo,foxtrot,golf,hotel,india,juliet,kilo,lima}'::text[]"
@@ -69,7 +74,7 @@ def loaded_url(postgres_server_url: URL) -> Iterator[URL]:
 
         async def prepare() -> None:
             await migrate.upgrade(direct_endpoint(url))
-            database = PostgresDatabase.from_url(url, EngineOptions(pool_size=1, max_overflow=0))
+            database = PostgresDatabase.from_url(url, _OPTIONS)
             try:
                 async with database.engine.begin() as connection:
                     await _load(connection)
@@ -86,7 +91,7 @@ def loaded_url(postgres_server_url: URL) -> Iterator[URL]:
 
 @pytest.fixture
 async def loaded(loaded_url: URL) -> AsyncIterator[PostgresDatabase]:
-    database = PostgresDatabase.from_url(loaded_url, EngineOptions(pool_size=1, max_overflow=0))
+    database = PostgresDatabase.from_url(loaded_url, _OPTIONS)
     try:
         yield database
     finally:
