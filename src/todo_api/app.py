@@ -19,7 +19,7 @@ from todo_api.docs import app_with_docs
 from todo_api.mcp import install_mcp
 from todo_api.middleware import BodyLimit, SecurityHeaders
 from todo_api.pages import pages_router
-from todo_api.routes import API_PREFIX, accounts, auth, health, sessions, tasks
+from todo_api.routes import API_PREFIX, accounts, auth, compat, health, sessions, tasks
 from todo_api.schemas.problems import move_problems_to_problem_json
 from todo_api.settings import Settings
 from todo_api.throttle import LoginThrottle
@@ -28,7 +28,23 @@ DESCRIPTION = f"""
 A todo backend on PostgreSQL. To try it here: **sign up** (`POST {API_PREFIX}/auth/signup`), press
 **Authorize** and log in with your email (or username) and password, then use the task routes
 with `me` as the user id. Errors are RFC 9457 problem details.
+
+`{API_PREFIX}` is the main API. `/api/{{user_id}}/tasks` (tag **compatibility**) is the route shape
+that front ends built on Better Auth / Neon Auth already call, over the same services.
 """
+
+TAGS = [
+    {"name": "health", "description": "Is the database reachable and migrated?"},
+    {"name": "accounts", "description": "Sign up, log in, who am I."},
+    {"name": "tasks", "description": "The main API for tasks."},
+    {
+        "name": "compatibility",
+        "description": "The compatibility surface: `/api/{user_id}/tasks` as Better Auth / "
+        "Neon Auth front ends call it (a JSON array list, PUT replaces, `PATCH .../complete` "
+        "toggles). Same services, auth, errors and ETags as `/api/v1`, which stays the main "
+        "API.",
+    },
+]
 
 
 def create_app(
@@ -56,6 +72,7 @@ def create_app(
         title="todo",
         version="1.0.0",
         description=DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
     )
@@ -73,6 +90,7 @@ def create_app(
     app.include_router(sessions.router, prefix=API_PREFIX)
     app.include_router(tasks.router, prefix=API_PREFIX)
     app.include_router(pages_router(API_PREFIX))  # where the emailed links lead
+    app.include_router(compat.router)  # /api/{user_id}/tasks: see todo_api.routes.compat
     run_mcp = install_mcp(app, services, public_url=settings.public_url, version=app.version)
     _add_middleware(app, settings)
     _document_problems_as_problem_json(app)
@@ -103,7 +121,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
-            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "If-Match"],
             expose_headers=["ETag", "Location", "Link", "Retry-After"],
         )

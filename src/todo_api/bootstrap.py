@@ -24,9 +24,10 @@ from sqlalchemy.engine import URL
 
 from todo_api.app import create_app
 from todo_api.container import Services, nothing_to_do
+from todo_api.jwks import JwksKeys, http_fetcher
 from todo_api.logs import configure_logging
 from todo_api.settings import Settings
-from todo_api.tokens import ExternalIssuer, TokenService
+from todo_api.tokens import ExternalIssuer, TokenService, default_issuer
 from todo_core import (
     AccountEmails,
     AccountService,
@@ -34,6 +35,7 @@ from todo_core import (
     Clock,
     EmailMessage,
     EmailSender,
+    IdentityService,
     SystemClock,
     TaskService,
     TokenLifetimes,
@@ -126,6 +128,7 @@ def build_services(
         if owned:
             await database.dispose()
 
+    identities = IdentityService(uow=uow, clock=clock)
     return Services(
         accounts=AccountService(
             uow=uow,
@@ -141,7 +144,8 @@ def build_services(
         ),
         tasks=TaskService(uow=uow, clock=clock),
         health=PostgresHealthProbe(database, head=migrate.head_revision()),
-        tokens=_token_service(settings, clock),
+        tokens=_token_service(settings, clock, identities),
+        identities=identities,
         startup=partial(start_database, config, database) if start else nothing_to_do,
         shutdown=shutdown,
     )
@@ -172,27 +176,36 @@ class _Dropped:
         log.warning("email %r dropped: SMTP_HOST is not set", message.subject)
 
 
-def _token_service(settings: Settings, clock: Clock) -> TokenService:
+def _token_service(settings: Settings, clock: Clock, identities: IdentityService) -> TokenService:
     if settings.jwt_secret:
         secret = settings.jwt_secret.get_secret_value()
     else:  # development only (production refuses to start without one)
         log.warning("JWT_SECRET is not set: using a random one; tokens end with this process")
         secret = secrets.token_urlsafe(48)
-    external = (
-        ExternalIssuer(
-            jwks_url=settings.jwks_url,
-            issuer=settings.jwks_issuer,
-            audience=settings.jwks_audience,
-        )
-        if settings.jwks_url
-        else None
-    )
     return TokenService(
         secret=secret,
         lifetime=timedelta(minutes=settings.jwt_expire_minutes),
         issuer=settings.jwt_issuer,
         clock=clock,
-        external=external,
+        external=external_issuer(settings),
+        identities=identities,
+    )
+
+
+def external_issuer(settings: Settings) -> ExternalIssuer | None:
+    """JWKS_URL's issuer, checked for `iss` and `aud` (both default to the URL's origin)."""
+    if not settings.jwks_url:
+        return None
+    keys = JwksKeys(
+        http_fetcher(settings.jwks_url, timeout=settings.jwks_timeout_seconds),
+        max_age=settings.jwks_cache_seconds,
+        min_refetch=settings.jwks_min_refetch_seconds,
+    )
+    origin = default_issuer(settings.jwks_url)
+    return ExternalIssuer(
+        keys=keys,
+        issuer=settings.jwks_issuer or origin,
+        audience=settings.jwks_audience or origin,
     )
 
 

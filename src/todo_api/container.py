@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from todo_api.tokens import TokenService
-from todo_core import AccountService, HealthProbe, TaskService
+from todo_core import AccountService, HealthProbe, IdentityService, TaskService
 
 
 async def nothing_to_do() -> None:
@@ -19,5 +19,6 @@ class Services:
     tasks: TaskService
     health: HealthProbe
     tokens: TokenService
+    identities: IdentityService
     startup: Callable[[], Awaitable[None]] = nothing_to_do
     shutdown: Callable[[], Awaitable[None]] = nothing_to_do

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from todo_api.container import Services
@@ -70,3 +70,33 @@ def user_agent(request: Request) -> str | None:
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+# A path's `{user_id}`: `me`, the caller's own local id, or their id at the external issuer
+# (what a Better Auth front end has at hand). Anything else names someone else.
+UserRef = Annotated[
+    str,
+    Path(
+        pattern=r"^[A-Za-z0-9._~:@|+=-]{1,255}$",
+        description="`me`, your user id, or your id at the external identity provider",
+        examples=["me"],
+    ),
+]
+# Never a user's id (ids are uuid4), so the service answers "another user" (403) for it.
+SOMEONE_ELSE = UUID(int=0)
+
+
+def owner_of(user_ref: str, claims: Claims) -> UUID:
+    if user_ref == "me" or user_ref == claims.external_subject:
+        return claims.subject
+    try:
+        return UUID(user_ref)
+    except ValueError:
+        return SOMEONE_ELSE
+
+
+async def _owner_id(user_id: UserRef, claims: TokenClaims) -> UUID:
+    return owner_of(user_id, claims)
+
+
+OwnerId = Annotated[UUID, Depends(_owner_id)]

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from todo_api.schemas.problems import PROBLEM_JSON
 from todo_api.throttle import TooManyAttempts
+from todo_api.tokens import KeysUnavailable
 from todo_core import errors
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class ProblemType:
 VALIDATION = ProblemType(422, "validation-error", "Invalid input")
 TOO_MANY_ATTEMPTS = ProblemType(429, "too-many-attempts", "Too many failed logins")
 PAYLOAD_TOO_LARGE = ProblemType(413, "payload-too-large", "Payload too large")
+KEYS_UNAVAILABLE = ProblemType(503, "identity-provider-unavailable", "Service unavailable")
 
 # Most specific first: the first matching class wins.
 _DOMAIN_PROBLEMS: tuple[tuple[type[errors.TodoError], ProblemType], ...] = (
@@ -72,6 +74,7 @@ _DOMAIN_PROBLEMS: tuple[tuple[type[errors.TodoError], ProblemType], ...] = (
     (errors.VersionMismatch, ProblemType(412, "precondition-failed", "Precondition failed")),
     (errors.DuplicateAccount, ProblemType(409, "duplicate-account", "Already registered")),
     (errors.ExternalAccount, ProblemType(409, "external-account", "Account managed elsewhere")),
+    (errors.IdentityConflict, ProblemType(409, "identity-conflict", "Account exists")),
     (errors.Conflict, ProblemType(409, "conflict", "Conflict")),
     (errors.StorageUnavailable, ProblemType(503, "database-unavailable", "Service unavailable")),
     (errors.StorageError, ProblemType(500, "storage-error", "Internal server error")),
@@ -166,6 +169,15 @@ async def _too_many_attempts(request: Request, error: Exception) -> JSONResponse
     return problem_response(body, headers={"Retry-After": str(error.retry_after)})
 
 
+async def _keys_unavailable(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, KeysUnavailable)
+    body = KEYS_UNAVAILABLE.body(
+        "The identity provider's keys cannot be fetched right now; try again shortly.",
+        instance=request.url.path,
+    )
+    return problem_response(body, headers={"Retry-After": "5"})
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     body = ProblemType.plain(500).body("An unexpected error occurred.", instance=request.url.path)
@@ -177,4 +189,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)
+    app.add_exception_handler(KeysUnavailable, _keys_unavailable)
     app.add_exception_handler(Exception, _unexpected)

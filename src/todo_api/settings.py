@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -67,9 +68,14 @@ class Settings(BaseSettings):
     password_reset_expire_minutes: int = Field(default=60, ge=5, le=24 * 60)
     email_verification_expire_hours: int = Field(default=48, ge=1, le=30 * 24)
     jwt_issuer: str = "todo"
-    jwks_url: str | None = None  # an external identity provider's JWKS, e.g. Better Auth's
-    jwks_issuer: str | None = None
-    jwks_audience: str | None = None
+    # An external identity provider's JWKS, e.g. Better Auth's https://app.example/api/auth/jwks
+    jwks_url: str | None = None
+    jwks_issuer: str | None = None  # default: the origin of JWKS_URL (Better Auth's default)
+    jwks_audience: str | None = None  # default: the origin of JWKS_URL (Better Auth's default)
+    jwks_cache_seconds: float = Field(default=300, gt=0)  # how long a fetched JWKS is used
+    # A token with an unknown `kid` refetches the JWKS at most this often (key rotation)
+    jwks_min_refetch_seconds: float = Field(default=5, ge=0)
+    jwks_timeout_seconds: float = Field(default=5, gt=0)
 
     # Where clients reach this API (the base of links in emails, and of the MCP endpoint's
     # protected-resource metadata).
@@ -98,6 +104,13 @@ class Settings(BaseSettings):
         # CORS_ORIGINS=https://a.example,https://b.example
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("JWKS_URL must be an http(s) URL")
         return value
 
     @property

@@ -9,6 +9,8 @@ TodoError
 ├── Conflict                           the change clashes with stored state
 │   ├── DuplicateAccount(field)        email or username already taken
 │   ├── ExternalAccount(provider)      the account signs in elsewhere: no password here
+│   ├── IdentityConflict               an external identity's email belongs to an account
+│   │                                  it may not take over (see services.identities)
 │   └── VersionMismatch(current_version)  expected version is stale (HTTP: 412)
 └── StorageError                       an adapter wrapped a driver error (`raise ... from e`)
     └── StorageUnavailable             the database cannot be reached (HTTP: 503)
@@ -89,6 +91,13 @@ class ExternalAccount(Conflict):
             f"This account signs in through {self.provider} and has no password here; "
             f"manage its password with {self.provider}."
         )
+
+
+class IdentityConflict(Conflict):
+    default_message = (
+        "An account with this email already exists here. It is linked to your sign-in only "
+        "when both the identity provider and this account have verified the email address."
+    )
 
 
 class VersionMismatch(Conflict):

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from todo_core.domain.identities import ExternalIdentity
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.sessions import AuthSession, OneTimeToken, RefreshTokenUse, TokenPurpose
 from todo_core.domain.tasks import Task
@@ -100,6 +101,24 @@ class TokenStore(Protocol):
         ...
 
 
+class IdentityRepository(Protocol):
+    """External identities, each (issuer, subject) linked to one local user."""
+
+    async def get(self, *, issuer: str, subject: str) -> ExternalIdentity | None: ...
+
+    async def add(self, identity: ExternalIdentity) -> None:
+        """Raises Conflict when (issuer, subject) is already linked."""
+        ...
+
+    async def update(self, identity: ExternalIdentity) -> None:
+        """Store the identity's profile fields, `claims_issued_at` and `updated_at`."""
+        ...
+
+    async def list_for_user(self, user_id: UUID) -> list[ExternalIdentity]:
+        """The user's identities, oldest first (empty for a local-only account)."""
+        ...
+
+
 class TaskRepository(Protocol):
     async def add(self, task: Task) -> None: ...
 
@@ -147,6 +166,9 @@ class UnitOfWork(Protocol):
 
     @property
     def tokens(self) -> TokenStore: ...
+
+    @property
+    def identities(self) -> IdentityRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -17,12 +17,14 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
+from todo_core.domain.identities import ExternalIdentity
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.sessions import AuthSession, OneTimeToken, RefreshTokenUse, TokenPurpose
 from todo_core.domain.tasks import Task
 from todo_core.domain.users import User
 from todo_core.errors import (
     AuthenticationFailed,
+    Conflict,
     DuplicateAccount,
     NotFound,
     StorageError,
@@ -70,6 +72,7 @@ class _Tables:
     # refresh token hash -> (session id, used at)
     refresh_tokens: dict[bytes, tuple[UUID, datetime | None]] = field(default_factory=dict)
     one_time: dict[bytes, OneTimeToken] = field(default_factory=dict)
+    identities: dict[tuple[str, str], ExternalIdentity] = field(default_factory=dict)
 
     def copy(self) -> _Tables:
         return _Tables(
@@ -78,6 +81,7 @@ class _Tables:
             dict(self.sessions),
             dict(self.refresh_tokens),
             dict(self.one_time),
+            dict(self.identities),
         )
 
     def add_user(self, user: User) -> None:
@@ -95,6 +99,7 @@ class _Tables:
         self.users.pop(user_id, None)
         self.tasks = {k: t for k, t in self.tasks.items() if t.user_id != user_id}
         self.one_time = {k: t for k, t in self.one_time.items() if t.user_id != user_id}
+        self.identities = {k: i for k, i in self.identities.items() if i.user_id != user_id}
         for session in [s for s in self.sessions.values() if s.user_id == user_id]:
             self.delete_session(session.id)
 
@@ -150,6 +155,19 @@ class _Tables:
                 and (expired_before is None or t.expires_at < expired_before)
             )
         }
+
+    def add_identity(self, identity: ExternalIdentity) -> None:
+        key = (identity.issuer, identity.subject)
+        if key in self.identities:
+            raise Conflict()  # the primary key in a real database
+        if identity.user_id not in self.users:
+            raise StorageError()  # the foreign key
+        self.identities[key] = replace(identity)
+
+    def update_identity(self, identity: ExternalIdentity) -> None:
+        key = (identity.issuer, identity.subject)
+        if key in self.identities:
+            self.identities[key] = replace(identity)
 
     def add_task(self, task: Task) -> None:
         if task.user_id not in self.users or task.id in self.tasks:
@@ -212,6 +230,7 @@ class InMemoryUnitOfWork:
         self.users = _Users(self)
         self.tasks = _Tasks(self)
         self.tokens = _Tokens(self)
+        self.identities = _Identities(self)
 
     async def __aenter__(self) -> Self:
         if self._store.unavailable:
@@ -340,6 +359,29 @@ class _Tokens:
         self, user_id: UUID, purpose: TokenPurpose, *, expired_before: datetime | None = None
     ) -> None:
         self._uow.write(lambda tables: tables.delete_one_time(user_id, purpose, expired_before))
+
+
+class _Identities:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, *, issuer: str, subject: str) -> ExternalIdentity | None:
+        identity = self._uow.read().identities.get((issuer, subject))
+        if identity is None or identity.user_id not in self._uow.read().users:
+            return None  # ON DELETE CASCADE in a real database
+        return replace(identity)
+
+    async def add(self, identity: ExternalIdentity) -> None:
+        identity = replace(identity)
+        self._uow.write(lambda tables: tables.add_identity(identity))
+
+    async def update(self, identity: ExternalIdentity) -> None:
+        identity = replace(identity)
+        self._uow.write(lambda tables: tables.update_identity(identity))
+
+    async def list_for_user(self, user_id: UUID) -> list[ExternalIdentity]:
+        found = [i for i in self._uow.read().identities.values() if i.user_id == user_id]
+        return [replace(i) for i in sorted(found, key=lambda i: i.created_at)]
 
 
 class _Tasks:

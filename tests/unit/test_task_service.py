@@ -343,3 +343,21 @@ async def test_delete(tasks: TaskService, make_task: MakeTask, alice: User) -> N
         await tasks.get(actor_id=alice.id, owner_id=alice.id, task_id=task.id)
     with pytest.raises(NotFound):
         await tasks.delete(actor_id=alice.id, owner_id=alice.id, task_id=task.id)
+
+
+async def test_toggle_completes_then_reopens_and_honours_the_version(
+    tasks: TaskService, make_task: MakeTask, alice: User, bob: User
+) -> None:
+    task = await make_task()
+    done = await tasks.toggle(actor_id=alice.id, owner_id=alice.id, task_id=task.id)
+    assert done.task.completed and done.task.completed_at == NOW
+    with pytest.raises(VersionMismatch):
+        await tasks.toggle(
+            actor_id=alice.id, owner_id=alice.id, task_id=task.id, expected_version=task.version
+        )
+    again = await tasks.toggle(
+        actor_id=alice.id, owner_id=alice.id, task_id=task.id, expected_version=done.task.version
+    )
+    assert not again.task.completed and again.task.completed_at is None
+    with pytest.raises(NotFound):
+        await tasks.toggle(actor_id=bob.id, owner_id=bob.id, task_id=task.id)

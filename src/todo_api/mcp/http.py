@@ -22,7 +22,7 @@ from starlette.routing import Route
 from todo_api.container import Services
 from todo_api.mcp.server import build_mcp_server
 from todo_api.tokens import Claims
-from todo_core import AuthenticationFailed
+from todo_core import AuthenticationFailed, IdentityConflict
 
 MCP_PATH = "/mcp"
 
@@ -36,8 +36,8 @@ class ApiTokenVerifier:
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
             claims = await self._tokens.verify(token)
-        except AuthenticationFailed:
-            return None
+        except (AuthenticationFailed, IdentityConflict):  # the latter: an external identity
+            return None  # that may not be linked (see todo_core.services.identities)
         return AccessToken(
             token=token,
             client_id="todo-api",

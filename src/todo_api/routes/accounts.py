@@ -12,6 +12,7 @@ from todo_api.deps import (
     ActorId,
     AuthenticatedAt,
     CurrentUser,
+    OwnerId,
     ServicesDep,
     client_address,
     user_agent,
@@ -28,7 +29,7 @@ from todo_api.schemas.accounts import (
 )
 from todo_api.schemas.problems import problem_responses
 from todo_api.throttle import LoginThrottle
-from todo_core import UNSET, AuthenticationFailed, ValidationError
+from todo_core import UNSET, AuthenticationFailed, Forbidden, ValidationError
 
 router = APIRouter(tags=["accounts"])
 
@@ -153,3 +154,14 @@ class _password_attempt:  # noqa: N801 - reads as a block: `async with _password
             self._throttle.failed(account=self._account, address=self._address)
         elif kind is None:
             self._throttle.succeeded(account=self._account)
+
+
+@router.get(
+    "/users/{user_id}", response_model=UserPublic, responses=problem_responses(401, 403, 422)
+)
+async def get_user(user: CurrentUser, owner: OwnerId) -> JSON:
+    """`user_id` is `me`, your id, or your id at the external identity provider; anyone
+    else's is 403."""
+    if owner != user.id:
+        raise Forbidden()
+    return JSON(user_body(user))

@@ -1,4 +1,5 @@
-"""Tasks of a user: `/api/v1/users/{user_id}/tasks[/{task_id}]`, where `user_id` may be `me`.
+"""Tasks of a user: `/api/v1/users/{user_id}/tasks[/{task_id}]`, where `user_id` may be `me`
+(or the caller's own id, local or at the external issuer: see `deps.owner_of`).
 
 Routes only translate: path, query and headers in, service call, JSON and headers out.
 Ownership, versions and recurrence are the service's business.
@@ -6,18 +7,17 @@ Ownership, versions and recurrence are the service's business.
 
 from __future__ import annotations
 
-from typing import Annotated, get_args, get_type_hints
+from typing import get_args, get_type_hints
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
-from pydantic import AwareDatetime, BeforeValidator
+from fastapi import APIRouter, Request, Response, status
 
-from todo_api.deps import ActorId, AuthenticatedAt, ServicesDep
+from todo_api.deps import ActorId, AuthenticatedAt, OwnerId, ServicesDep
 from todo_api.responses import JSON, etag, expected_version, task_body
 from todo_api.routes import API_PREFIX
+from todo_api.routes.params import IfMatch, ListQuery, next_page, updated
 from todo_api.schemas.problems import problem_responses
 from todo_api.schemas.tasks import (
-    PriorityIn,
     TaskCreate,
     TaskList,
     TaskPatch,
@@ -25,43 +25,14 @@ from todo_api.schemas.tasks import (
     TaskUpdated,
 )
 from todo_core import (
-    MAX_CURSOR_LENGTH,
-    PageCursor,
     TaskChanges,
-    TaskQuery,
-    TaskSort,
     ValidationError,
 )
 
 router = APIRouter(prefix="/users/{user_id}/tasks", tags=["tasks"])
 _TASK_URL = f"{API_PREFIX}{router.prefix}/{{task_id}}"
 
-UserRef = Annotated[
-    str,
-    Path(
-        pattern=r"^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
-        description="`me` or your own user id",
-        examples=["me"],
-    ),
-]
-IfMatch = Annotated[str | None, Header(description="An ETag from this API; stale: 412")]
-
-
-def _not_a_number(value: object) -> object:
-    # pydantic reads "0.5" as a Unix timestamp; the API documents ISO 8601 date-times only.
-    try:
-        float(str(value))
-    except ValueError:
-        return value
-    raise ValueError("must be an ISO 8601 date and time with an offset")
-
-
-Moment = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 _MUTATION_PROBLEMS = problem_responses(401, 403, 404, 412, 413, 422)
-
-
-def owner_of(user_ref: str, actor: UUID) -> UUID:
-    return actor if user_ref == "me" else UUID(user_ref)
 
 
 def task_url(owner_id: UUID, task_id: UUID) -> str:
@@ -75,13 +46,12 @@ def task_url(owner_id: UUID, task_id: UUID) -> str:
     responses=problem_responses(401, 403, 413, 422),
 )
 async def create_task(
-    user_id: UserRef,
+    owner: OwnerId,
     body: TaskCreate,
     actor: ActorId,
     issued: AuthenticatedAt,
     services: ServicesDep,
 ) -> JSON:
-    owner = owner_of(user_id, actor)
     task = await services.tasks.create(
         actor_id=actor,
         authenticated_at=issued,
@@ -95,49 +65,16 @@ async def create_task(
 @router.get("", response_model=TaskList, responses=problem_responses(401, 403, 422))
 async def list_tasks(
     request: Request,
-    user_id: UserRef,
+    owner: OwnerId,
     actor: ActorId,
     issued: AuthenticatedAt,
     services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
-    completed: bool | None = None,
-    priority: PriorityIn | None = None,
-    tag: Annotated[list[str], Query(max_length=20, description="All must match")] = [],  # noqa: B006
-    due_before: Moment | None = None,
-    due_after: Moment | None = None,
-    overdue: bool | None = None,
-    q: Annotated[
-        str | None, Query(max_length=200, description="Search title and description")
-    ] = None,
-    sort: Annotated[
-        str,
-        Query(
-            max_length=20,
-            description="created_at, updated_at, due_date, priority or title; '-' for descending",
-        ),
-    ] = "-created_at",
+    query: ListQuery,
 ) -> JSON:
-    order = TaskSort.parse(sort)
-    query = TaskQuery(
-        limit=limit,
-        cursor=PageCursor.decode(cursor, order) if cursor else None,
-        completed=completed,
-        priority=priority,
-        tags=tuple(tag),
-        due_before=due_before,
-        due_after=due_after,
-        overdue=overdue,
-        text=q,
-        sort=order,
-    )
     page = await services.tasks.list(
-        actor_id=actor, authenticated_at=issued, owner_id=owner_of(user_id, actor), query=query
+        actor_id=actor, authenticated_at=issued, owner_id=owner, query=query
     )
-    next_cursor = page.next_cursor.encode() if page.next_cursor else None
-    headers = {}
-    if next_cursor:
-        headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
+    next_cursor, headers = next_page(request, page)
     body = {"items": [task_body(task) for task in page.items], "next_cursor": next_cursor}
     return JSON(body, headers=headers)
 
@@ -146,17 +83,17 @@ async def list_tasks(
     "/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 403, 404, 422)
 )
 async def get_task(
-    user_id: UserRef, task_id: UUID, actor: ActorId, issued: AuthenticatedAt, services: ServicesDep
+    owner: OwnerId, task_id: UUID, actor: ActorId, issued: AuthenticatedAt, services: ServicesDep
 ) -> JSON:
     task = await services.tasks.get(
-        actor_id=actor, authenticated_at=issued, owner_id=owner_of(user_id, actor), task_id=task_id
+        actor_id=actor, authenticated_at=issued, owner_id=owner, task_id=task_id
     )
     return JSON(task_body(task), headers={"ETag": etag(task)})
 
 
 @router.patch("/{task_id}", response_model=TaskUpdated, responses=_MUTATION_PROBLEMS)
 async def update_task(
-    user_id: UserRef,
+    owner: OwnerId,
     task_id: UUID,
     body: TaskPatch,
     actor: ActorId,
@@ -164,7 +101,6 @@ async def update_task(
     services: ServicesDep,
     if_match: IfMatch = None,
 ) -> JSON:
-    owner = owner_of(user_id, actor)
     result = await services.tasks.update(
         actor_id=actor,
         authenticated_at=issued,
@@ -173,19 +109,13 @@ async def update_task(
         changes=_changes(body),
         expected_version=expected_version(if_match),
     )
-    payload = task_body(result.task)
-    payload["next_occurrence"] = None
-    headers = {"ETag": etag(result.task)}
-    if result.next_occurrence is not None:
-        payload["next_occurrence"] = task_body(result.next_occurrence)
-        url = task_url(owner, result.next_occurrence.id)
-        headers["Link"] = f'<{url}>; rel="next-occurrence"'
-    return JSON(payload, headers=headers)
+    following = result.next_occurrence
+    return updated(result, task_url(owner, following.id) if following else "")
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_MUTATION_PROBLEMS)
 async def delete_task(
-    user_id: UserRef,
+    owner: OwnerId,
     task_id: UUID,
     actor: ActorId,
     issued: AuthenticatedAt,
@@ -195,7 +125,7 @@ async def delete_task(
     await services.tasks.delete(
         actor_id=actor,
         authenticated_at=issued,
-        owner_id=owner_of(user_id, actor),
+        owner_id=owner,
         task_id=task_id,
         expected_version=expected_version(if_match),
     )

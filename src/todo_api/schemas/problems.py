@@ -32,25 +32,29 @@ _DESCRIPTIONS = {
     403: "The path names another user",
     404: "No such task (or it is another user's)",
     409: "Email or username already registered, or the account signs in through an external "
-    "identity provider and has no password here (`provider` names it)",
+    "identity provider and has no password here (`provider` names it); or, signed in through "
+    "the external issuer, the token's email belongs to an account it may not take over",
     412: "If-Match does not match the current ETag",
     413: "Request body too large",
     422: "Invalid input; `errors` lists each failing field",
     429: "Too many failed attempts; see Retry-After",
-    503: "The database is unavailable",
+    503: "The database (or the external issuer's JWKS, for a token with an unknown key) is "
+    "unavailable",
 }
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for these statuses (413 and 503 are added to every route: any
-    request may carry too large a body, and any route may find the database down)."""
+    request may carry too large a body, and any route may find the database down; 409 to
+    every route that authenticates (401): an external identity may not be linkable)."""
+    extra = {409} if 401 in statuses else set()
     return {
         status: {
             "model": Problem,
             "description": _DESCRIPTIONS[status],
             "content": {PROBLEM_JSON: {}},
         }
-        for status in sorted({*statuses, 413, 503})
+        for status in sorted({*statuses, *extra, 413, 503})
     }
 
 

@@ -57,6 +57,23 @@ class TaskPatch(BaseModel):
     )
 
 
+class TaskReplace(BaseModel):
+    """PUT on the compatibility surface: every editable field; one left out is cleared (or
+    reset to its default). `completed` left out keeps the task's state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description | None = None
+    priority: PriorityIn = Priority.MEDIUM
+    due_date: AwareDatetime | None = Field(default=None, description="ISO 8601 with offset")
+    tags: Tags = Field(default_factory=list)
+    recurrence: Recurrence | None = None
+    completed: bool | None = Field(
+        default=None, description="true completes, false reopens; left out: unchanged"
+    )
+
+
 def _public(entity: type[Any], name: str) -> type[BaseModel]:
     """A response model with every field of `entity`, typed as the entity types it, in its
     order: the entity is the one list of a task's fields (the table's columns are checked

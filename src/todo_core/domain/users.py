@@ -29,7 +29,9 @@ class User:
     id: UUID
     email: str
     username: str | None
-    password_hash: str = field(repr=False)  # never in a repr, so never in a log line
+    # Never in a repr, so never in a log line. None: the user signs in only through an
+    # external issuer (see todo_core.domain.identities) and has no password here.
+    password_hash: str | None = field(repr=False)
     name: str | None
     is_active: bool
     email_verified: bool
@@ -116,9 +118,15 @@ def check_sign_up(
 
 
 def new_user(
-    *, email: str, username: str | None, name: str | None, password_hash: str, now: datetime
+    *,
+    email: str,
+    username: str | None,
+    name: str | None,
+    password_hash: str | None,
+    now: datetime,
+    email_verified: bool = False,
 ) -> User:
-    """A fresh, active, unverified user from already-normalised fields."""
+    """A fresh, active user from already-normalised fields (unverified unless told)."""
     return User(
         id=uuid4(),
         email=email,
@@ -126,7 +134,7 @@ def new_user(
         password_hash=password_hash,
         name=name,
         is_active=True,
-        email_verified=False,
+        email_verified=email_verified,
         created_at=now,
         updated_at=now,
     )

@@ -1,6 +1,6 @@
-"""User and task repositories: Core statements over the SQLModel tables, compiled once
-(`link.sql`), sent through the unit of work's `Channel` so that a request costs one round trip
-(two for read-modify-write).
+"""User, task and external-identity repositories: Core statements over the SQLModel tables,
+compiled once (`link.sql`), sent through the unit of work's `Channel` so that a request costs
+one round trip (two for read-modify-write).
 
 The acting user's check rides on the operation's own round trip (see `unit_of_work`): reads
 are pipelined behind `ACTOR_MAY_ACT`; a write folds `actor_may_act()` into its own statement
@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
+from todo_core.domain.identities import ExternalIdentity
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.tasks import Priority, Task
 from todo_core.domain.users import User
@@ -45,10 +46,11 @@ from todo_core.domain.validation import to_utc
 from todo_core.errors import AuthenticationFailed, NotFound, VersionMismatch
 from todo_core.postgres.link import Rows, Sql, sql, sql_of_built
 from todo_core.postgres.listing import page_statement
-from todo_core.postgres.tables import TaskRow, UserRow
+from todo_core.postgres.tables import ExternalIdentityRow, TaskRow, UserRow
 
 users: Table = UserRow.__table__  # type: ignore[attr-defined]
 tasks: Table = TaskRow.__table__  # type: ignore[attr-defined]
+identities: Table = ExternalIdentityRow.__table__  # type: ignore[attr-defined]
 E = TypeVar("E")
 
 
@@ -141,6 +143,7 @@ def _in_utc(name: str) -> Callable[[datetime | None], datetime | None]:
 _PRIORITIES = {priority.value: priority for priority in Priority}  # faster than Priority(label)
 TASK_ROWS = _RowMapping(tasks, Task, untyped={"priority": _PRIORITIES.__getitem__, "tags": tuple})
 _USER_ROWS = _RowMapping(users, User, untyped={})
+_IDENTITY_ROWS = _RowMapping(identities, ExternalIdentity, untyped={})
 TASK_COLUMNS = TASK_ROWS.columns
 _TASK_FIELDS = TASK_ROWS.names
 _USER_FIELDS = _USER_ROWS.names
@@ -167,6 +170,27 @@ _ADD_USER = sql(
     insert(users).values({n: bindparam(n, type_=users.c[n].type) for n in _USER_FIELDS})
 )
 
+_THIS_IDENTITY = (
+    identities.c.issuer == bindparam("this_issuer"),
+    identities.c.subject == bindparam("this_subject"),
+)
+_GET_IDENTITY = sql(select(*_IDENTITY_ROWS.columns).where(*_THIS_IDENTITY))
+_ADD_IDENTITY = sql(
+    insert(identities).values(
+        {n: bindparam(n, type_=identities.c[n].type) for n in _IDENTITY_ROWS.names}
+    )
+)
+_FOLLOWED = ("email", "name", "email_verified", "claims_issued_at", "updated_at")
+_UPDATE_IDENTITY = sql(
+    update(identities)
+    .where(*_THIS_IDENTITY)
+    .values({n: bindparam(n, type_=identities.c[n].type) for n in _FOLLOWED})
+)
+_IDENTITIES_OF = sql(
+    select(*_IDENTITY_ROWS.columns)
+    .where(identities.c.user_id == bindparam("user_key"))
+    .order_by(identities.c.created_at, identities.c.issuer, identities.c.subject)
+)
 _THIS_TASK = (tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner"))
 _GET_TASK = sql(select(*TASK_COLUMNS).where(*_THIS_TASK))
 _STORED_VERSION = select(tasks.c.version).where(*_THIS_TASK).scalar_subquery()
@@ -258,6 +282,30 @@ class PostgresUserRepository:
     async def _one(self, key: str, value: object) -> User | None:
         rows = await self._channel.read(_USER_BY[key], {"value": value})
         return _USER_ROWS.entity(rows[0]) if rows else None
+
+
+class PostgresIdentityRepository:
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+
+    async def get(self, *, issuer: str, subject: str) -> ExternalIdentity | None:
+        rows = await self._channel.read(
+            _GET_IDENTITY, {"this_issuer": issuer, "this_subject": subject}
+        )
+        return _IDENTITY_ROWS.entity(rows[0]) if rows else None
+
+    async def add(self, identity: ExternalIdentity) -> None:
+        values = {name: getattr(identity, name) for name in _IDENTITY_ROWS.names}
+        self._channel.write(_ADD_IDENTITY, values, _nothing)
+
+    async def update(self, identity: ExternalIdentity) -> None:
+        values = {name: getattr(identity, name) for name in _FOLLOWED}
+        values.update(this_issuer=identity.issuer, this_subject=identity.subject)
+        self._channel.write(_UPDATE_IDENTITY, values, _nothing)
+
+    async def list_for_user(self, user_id: UUID) -> list[ExternalIdentity]:
+        rows = await self._channel.read(_IDENTITIES_OF, {"user_key": user_id})
+        return [_IDENTITY_ROWS.entity(row) for row in rows]
 
 
 class PostgresTaskRepository:

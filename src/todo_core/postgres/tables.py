@@ -1,4 +1,5 @@
-"""SQLModel table rows: how users and tasks are stored, exactly as `specs/schema.toml` says.
+"""SQLModel table rows: how users, their tasks and their external identities are stored,
+exactly as `specs/schema.toml` says.
 
 These are storage rows, not entities: `table=True` models skip validation, so the rules live in
 `todo_core.domain` and the repositories map between the two. Constraint and index names are
@@ -68,7 +69,8 @@ class UserRow(_Row, table=True):
         sa_column=Column(String(320), nullable=False, unique=True),
     )
     username: str | None = Field(default=None, sa_column=Column(String(50), unique=True))
-    password_hash: str = Field(sa_column=Column(String(255), nullable=False))
+    # NULL: the user signs in only through an external issuer (see ExternalIdentityRow).
+    password_hash: str | None = Field(default=None, sa_column=Column(String(255)))
     name: str | None = Field(default=None, sa_column=Column(String(255)))
     is_active: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true"))
@@ -215,3 +217,27 @@ class AccountTokenRow(_Row, table=True):
     email: str = Field(sa_column=Column(String(320), nullable=False))  # where it was sent
     created_at: datetime = Field(sa_column=_timestamp())
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ExternalIdentityRow(_Row, table=True):
+    """(issuer, subject) of an external identity provider, linked to one local user, with the
+    profile the issuer last reported and the `iat` of the token that reported it."""
+
+    __tablename__ = "external_identities"
+    __table_args__ = (Index("ix_external_identities_user_id", "user_id"),)
+
+    issuer: str = Field(sa_column=Column(String(255), primary_key=True))
+    subject: str = Field(sa_column=Column(String(255), primary_key=True))
+    user_id: UUID = Field(
+        sa_column=Column(
+            Uuid(),
+            ForeignKey("users.id", ondelete="CASCADE", name="fk_external_identities_user_id_users"),
+            nullable=False,
+        )
+    )
+    email: str = Field(sa_column=Column(String(320), nullable=False))
+    name: str | None = Field(default=None, sa_column=Column(String(255)))
+    email_verified: bool = Field(sa_column=Column(Boolean, nullable=False))
+    claims_issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=_timestamp())
+    updated_at: datetime = Field(sa_column=_timestamp())

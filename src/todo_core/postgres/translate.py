@@ -9,10 +9,11 @@ from contextlib import contextmanager
 import psycopg
 from sqlalchemy import exc
 
-from todo_core.errors import DuplicateAccount, StorageError, StorageUnavailable
+from todo_core.errors import Conflict, DuplicateAccount, StorageError, StorageUnavailable
 
 _UNIQUE_VIOLATION = "23505"
 _ACCOUNT_FIELDS = {"uq_users_email": "email", "uq_users_username": "username"}
+_IDENTITY_KEY = "pk_external_identities"  # a concurrent first request linked it already
 # Connection-level SQLSTATE classes: 08 connection exception, 57 operator intervention
 # (57P01 admin shutdown is what a suspending Neon compute sends), 53 insufficient resources.
 _UNAVAILABLE_CLASSES = ("08", "57", "53")
@@ -48,6 +49,8 @@ def _integrity_of(original: BaseException | None) -> Exception:
     constraint = getattr(diag, "constraint_name", None)
     if getattr(original, "sqlstate", None) == _UNIQUE_VIOLATION and constraint in _ACCOUNT_FIELDS:
         return DuplicateAccount(_ACCOUNT_FIELDS[constraint])
+    if getattr(original, "sqlstate", None) == _UNIQUE_VIOLATION and constraint == _IDENTITY_KEY:
+        return Conflict()
     return StorageError()
 
 

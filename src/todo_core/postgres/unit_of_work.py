@@ -43,12 +43,13 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from todo_core.errors import AuthenticationFailed, StorageUnavailable
-from todo_core.ports import TaskRepository, TokenStore, UserRepository
+from todo_core.ports import IdentityRepository, TaskRepository, TokenStore, UserRepository
 from todo_core.postgres.database import PostgresDatabase
 from todo_core.postgres.link import Bound, Link, Rows, Sql, sql
 from todo_core.postgres.repositories import (
     ACTOR_MAY_ACT,
     TOKEN_REFUSED,
+    PostgresIdentityRepository,
     PostgresTaskRepository,
     PostgresUserRepository,
 )
@@ -62,6 +63,7 @@ class PostgresUnitOfWork:
     users: UserRepository
     tasks: TaskRepository
     tokens: TokenStore
+    identities: IdentityRepository
 
     def __init__(
         self,
@@ -85,6 +87,7 @@ class PostgresUnitOfWork:
         self.users = PostgresUserRepository(self)
         self.tasks = PostgresTaskRepository(self)
         self.tokens = PostgresTokenStore(self)
+        self.identities = PostgresIdentityRepository(self)
         return self
 
     async def _connect(self) -> None:

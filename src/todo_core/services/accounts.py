@@ -124,8 +124,9 @@ class AccountService:
     async def authenticate(self, *, login: str, password: str) -> User:
         """The active user with this email or username and password; else AuthenticationFailed."""
         user = await self._find(_login_key(login))
-        if user is None or not user.is_active or not user.has_password:
-            # Spend the same bcrypt time as a real check, so timing does not reveal accounts.
+        if user is None or not user.is_active or user.password_hash is None:
+            # Spend the same bcrypt time as a real check, so timing does not reveal accounts
+            # (nor which ones sign in only through an external issuer).
             await self._hasher.verify(password, await self._decoy_hash())
             raise AuthenticationFailed()
         if not await self._hasher.verify(password, user.password_hash):
@@ -388,10 +389,16 @@ class AccountService:
         return user
 
     async def _check_password(self, user: User, password: str) -> None:
-        if not user.has_password:
-            raise ExternalAccount(_provider(user))
+        if user.password_hash is None or not user.has_password:
+            raise ExternalAccount(await self._provider(user.id))
         if not await self._hasher.verify(password, user.password_hash):
             raise AuthenticationFailed(_WRONG_PASSWORD)
+
+    async def _provider(self, user_id: UUID) -> str | None:
+        """The issuer an external account signs in with (see todo_core.services.identities)."""
+        async with self._uow(read_only=True) as uow:
+            identities = await uow.identities.list_for_user(user_id)
+        return identities[0].issuer if identities else None
 
     async def _find(self, login: str | None) -> User | None:
         if login is None:  # cannot match any stored account: no need to ask the database
@@ -411,12 +418,6 @@ async def _actor(uow: UnitOfWork, user_id: UUID, authenticated_at: datetime | No
     if user is None or not user.accepts_token(authenticated_at):
         raise AuthenticationFailed("The access token is no longer valid; log in again.")
     return user
-
-
-def _provider(user: User) -> str | None:
-    """The identity provider an external account signs in with, when the adapter knows it."""
-    provider = getattr(user, "provider", None)
-    return provider if isinstance(provider, str) else None
 
 
 def _secret_hash(secret: str) -> bytes:

@@ -30,13 +30,14 @@ _OWN_ID = os.environ.get("FUZZ_USER_ID")
 
 @schemathesis.hook
 def map_path_parameters(ctx: Any, path_parameters: dict[str, Any] | None) -> Any:
-    """With a token, a well-formed but random `user_id` would only ever meet 403; most of
-    them become the user's own id, so the fuzzer reaches the handlers behind the check."""
+    """With a token, a well-formed but random `user_id` (a UUID, or any id an external
+    issuer might use) would only ever meet 403; most of them become the user's own id, so the
+    fuzzer reaches the handlers behind the check, on /api/v1 and the compatibility surface."""
     if not path_parameters:  # operations without path parameters get None
         return path_parameters
     value = path_parameters.get("user_id")
-    if _OWN_ID and isinstance(value, str) and _is_uuid(value) and value[-1] not in "0123":
-        path_parameters["user_id"] = _OWN_ID
+    if _OWN_ID and isinstance(value, str) and value and value[-1] not in "0123":
+        path_parameters["user_id"] = _OWN_ID if _is_uuid(value) or len(value) % 2 else "me"
     return path_parameters
 
 

@@ -1,0 +1,166 @@
+"""The compatibility surface: the route shape front ends built on Better Auth / Neon Auth
+already call, `/api/{user_id}/tasks[/{id}]`, with `{user_id}` the id from their token (or
+`me`, or the local id).
+
+A second thin router over the same services as `/api/v1` (the main API): same auth,
+ownership, validation, problem details and ETags. What differs is only the shape: the list
+is a bare JSON array (the next page is in the `Link` header), PUT replaces every editable
+field, and `PATCH .../complete` toggles, as those apps expect; send `If-Match` to make a
+retried toggle safe (a stale ETag is 412 and changes nothing).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response, status
+
+from todo_api.deps import ActorId, AuthenticatedAt, OwnerId, ServicesDep
+from todo_api.responses import JSON, etag, expected_version, task_body
+from todo_api.routes.params import IfMatch, ListQuery, next_page, updated
+from todo_api.schemas.problems import problem_responses
+from todo_api.schemas.tasks import TaskCreate, TaskPublic, TaskReplace, TaskUpdated
+from todo_core import TaskChanges
+
+TAG = "compatibility"
+router = APIRouter(prefix="/api/{user_id}/tasks", tags=[TAG])
+
+_MUTATION_PROBLEMS = problem_responses(401, 403, 404, 412, 413, 422)
+
+
+def task_url(owner_id: UUID, task_id: UUID) -> str:
+    return f"/api/{owner_id}/tasks/{task_id}"
+
+
+@router.get(
+    "", response_model=list[TaskPublic],  # type: ignore[valid-type]
+    responses=problem_responses(401, 403, 422),
+)  # fmt: skip
+async def compat_list_tasks(
+    request: Request,
+    owner: OwnerId,
+    actor: ActorId,
+    issued: AuthenticatedAt,
+    services: ServicesDep,
+    query: ListQuery,
+) -> JSON:
+    """The tasks as a JSON array, with the filters, sorts and `limit`/`cursor` of
+    `/api/v1`; the next page, if any, is `Link: <...>; rel="next"`."""
+    page = await services.tasks.list(
+        actor_id=actor, authenticated_at=issued, owner_id=owner, query=query
+    )
+    _, headers = next_page(request, page)
+    return JSON([task_body(task) for task in page.items], headers=headers)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TaskPublic,
+    responses=problem_responses(401, 403, 413, 422),
+)
+async def compat_create_task(
+    owner: OwnerId,
+    body: TaskCreate,
+    actor: ActorId,
+    issued: AuthenticatedAt,
+    services: ServicesDep,
+) -> JSON:
+    task = await services.tasks.create(
+        actor_id=actor,
+        authenticated_at=issued,
+        owner_id=owner,
+        title=body.title,
+        description=body.description,
+        priority=body.priority,
+        due_date=body.due_date,
+        tags=body.tags,
+        recurrence=body.recurrence,
+    )
+    headers = {"Location": task_url(owner, task.id), "ETag": etag(task)}
+    return JSON(task_body(task), status_code=201, headers=headers)
+
+
+@router.get("/{id}", response_model=TaskPublic, responses=problem_responses(401, 403, 404, 422))
+async def compat_get_task(
+    owner: OwnerId, id: UUID, actor: ActorId, issued: AuthenticatedAt, services: ServicesDep
+) -> JSON:
+    task = await services.tasks.get(
+        actor_id=actor, authenticated_at=issued, owner_id=owner, task_id=id
+    )
+    return JSON(task_body(task), headers={"ETag": etag(task)})
+
+
+@router.put("/{id}", response_model=TaskUpdated, responses=_MUTATION_PROBLEMS)
+async def compat_replace_task(
+    owner: OwnerId,
+    id: UUID,
+    body: TaskReplace,
+    actor: ActorId,
+    issued: AuthenticatedAt,
+    services: ServicesDep,
+    if_match: IfMatch = None,
+) -> JSON:
+    """Replace every editable field: one left out is cleared (or reset to its default).
+    `completed` is the exception: left out, the task stays as it is."""
+    changes = TaskChanges(
+        title=body.title,
+        description=body.description,
+        priority=body.priority,
+        due_date=body.due_date,
+        tags=body.tags,
+        recurrence=body.recurrence,
+        **({} if body.completed is None else {"completed": body.completed}),
+    )
+    result = await services.tasks.update(
+        actor_id=actor,
+        authenticated_at=issued,
+        owner_id=owner,
+        task_id=id,
+        changes=changes,
+        expected_version=expected_version(if_match),
+    )
+    following = result.next_occurrence
+    return updated(result, task_url(owner, following.id) if following else "")
+
+
+@router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT, responses=_MUTATION_PROBLEMS)
+async def compat_delete_task(
+    owner: OwnerId,
+    id: UUID,
+    actor: ActorId,
+    issued: AuthenticatedAt,
+    services: ServicesDep,
+    if_match: IfMatch = None,
+) -> Response:
+    await services.tasks.delete(
+        actor_id=actor,
+        authenticated_at=issued,
+        owner_id=owner,
+        task_id=id,
+        expected_version=expected_version(if_match),
+    )
+    return Response(status_code=204)
+
+
+@router.patch("/{id}/complete", response_model=TaskUpdated, responses=_MUTATION_PROBLEMS)
+async def compat_toggle_task(
+    owner: OwnerId,
+    id: UUID,
+    actor: ActorId,
+    issued: AuthenticatedAt,
+    services: ServicesDep,
+    if_match: IfMatch = None,
+) -> JSON:
+    """Toggle: complete an open task, reopen a completed one. Completing a recurring task
+    also creates its next occurrence (`next_occurrence`, `Link: rel="next-occurrence"`).
+    With `If-Match`, a stale ETag is 412 and nothing changes."""
+    result = await services.tasks.toggle(
+        actor_id=actor,
+        authenticated_at=issued,
+        owner_id=owner,
+        task_id=id,
+        expected_version=expected_version(if_match),
+    )
+    following = result.next_occurrence
+    return updated(result, task_url(owner, following.id) if following else "")

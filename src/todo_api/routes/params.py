@@ -1,0 +1,86 @@
+"""What both task routers read from a request the same way: the list's query parameters,
+`If-Match`, and the `Link` to the next page. One definition, so `/api/v1` and the
+compatibility surface cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+from pydantic import AwareDatetime, BeforeValidator
+
+from todo_api.responses import JSON, etag, task_body
+from todo_api.schemas.tasks import PriorityIn
+from todo_core import MAX_CURSOR_LENGTH, PageCursor, TaskPage, TaskQuery, TaskSort, TaskUpdate
+
+IfMatch = Annotated[str | None, Header(description="An ETag from this API; stale: 412")]
+
+
+def _not_a_number(value: object) -> object:
+    # pydantic reads "0.5" as a Unix timestamp; the API documents ISO 8601 date-times only.
+    try:
+        float(str(value))
+    except ValueError:
+        return value
+    raise ValueError("must be an ISO 8601 date and time with an offset")
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
+
+
+async def _task_query(  # async: FastAPI runs a plain `def` in a thread
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+    completed: bool | None = None,
+    priority: PriorityIn | None = None,
+    tag: Annotated[list[str], Query(max_length=20, description="All must match")] = [],  # noqa: B006
+    due_before: Moment | None = None,
+    due_after: Moment | None = None,
+    overdue: bool | None = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Search title and description")
+    ] = None,
+    sort: Annotated[
+        str,
+        Query(
+            max_length=20,
+            description="created_at, updated_at, due_date, priority or title; '-' for descending",
+        ),
+    ] = "-created_at",
+) -> TaskQuery:
+    order = TaskSort.parse(sort)
+    return TaskQuery(
+        limit=limit,
+        cursor=PageCursor.decode(cursor, order) if cursor else None,
+        completed=completed,
+        priority=priority,
+        tags=tuple(tag),
+        due_before=due_before,
+        due_after=due_after,
+        overdue=overdue,
+        text=q,
+        sort=order,
+    )
+
+
+ListQuery = Annotated[TaskQuery, Depends(_task_query)]
+
+
+def next_page(request: Request, page: TaskPage) -> tuple[str | None, dict[str, str]]:
+    """The next page's cursor and the `Link` header that points at it."""
+    if page.next_cursor is None:
+        return None, {}
+    cursor = page.next_cursor.encode()
+    return cursor, {"Link": f'<{request.url.include_query_params(cursor=cursor)}>; rel="next"'}
+
+
+def updated(result: TaskUpdate, next_occurrence_url: str) -> JSON:
+    """A changed task with its ETag; completing a recurring task adds the next occurrence,
+    in the body and as `Link: <next_occurrence_url>; rel="next-occurrence"`."""
+    payload = task_body(result.task)
+    payload["next_occurrence"] = None
+    headers = {"ETag": etag(result.task)}
+    if result.next_occurrence is not None:
+        payload["next_occurrence"] = task_body(result.next_occurrence)
+        headers["Link"] = f'<{next_occurrence_url}>; rel="next-occurrence"'
+    return JSON(payload, headers=headers)
