@@ -151,3 +151,15 @@ async def test_toggling_a_recurring_task_creates_the_next_occurrence(
         toggled.headers["link"]
         == f'</api/{task["user_id"]}/tasks/{following["id"]}>; rel="next-occurrence"'
     )
+
+
+async def test_put_refuses_a_completed_that_is_not_a_boolean(
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
+    headers = await sign_up()
+    task = (await client.post("/api/me/tasks", json={"title": "t"}, headers=headers)).json()
+    for value in (0, 1, "true"):
+        response = await client.put(
+            f"/api/me/tasks/{task['id']}", json={"title": "t", "completed": value}, headers=headers
+        )
+        assert response.status_code == 422, value

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Annotated, Any, get_type_hints
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    create_model,
+)
 
 from todo_core import Priority, Task
 
@@ -69,7 +77,8 @@ class TaskReplace(BaseModel):
     due_date: AwareDatetime | None = Field(default=None, description="ISO 8601 with offset")
     tags: Tags = Field(default_factory=list)
     recurrence: Recurrence | None = None
-    completed: bool | None = Field(
+    # Strict: `0` or "false" is not a boolean (the fuzzer sends them; refuse, 422).
+    completed: StrictBool | None = Field(
         default=None, description="true completes, false reopens; left out: unchanged"
     )
 
