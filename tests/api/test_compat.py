@@ -163,3 +163,19 @@ async def test_put_refuses_a_completed_that_is_not_a_boolean(
             f"/api/me/tasks/{task['id']}", json={"title": "t", "completed": value}, headers=headers
         )
         assert response.status_code == 422, value
+
+
+async def test_a_due_date_must_be_a_date_and_time_not_a_number(
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
+    headers = await sign_up()
+    task = (await client.post("/api/me/tasks", json={"title": "t"}, headers=headers)).json()
+    for method, path in (("POST", "/api/me/tasks"), ("PUT", f"/api/me/tasks/{task['id']}")):
+        response = await client.request(
+            method, path, json={"title": "t", "due_date": 0}, headers=headers
+        )
+        assert response.status_code == 422, method
+    patch = await client.patch(
+        f"/api/v1/users/me/tasks/{task['id']}", json={"due_date": 4102444800}, headers=headers
+    )
+    assert patch.status_code == 422

@@ -7,25 +7,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
-from pydantic import AwareDatetime, BeforeValidator
 
 from todo_api.responses import JSON, etag, task_body
-from todo_api.schemas.tasks import PriorityIn
+from todo_api.schemas.tasks import Moment, PriorityIn
 from todo_core import MAX_CURSOR_LENGTH, PageCursor, TaskPage, TaskQuery, TaskSort, TaskUpdate
 
 IfMatch = Annotated[str | None, Header(description="An ETag from this API; stale: 412")]
-
-
-def _not_a_number(value: object) -> object:
-    # pydantic reads "0.5" as a Unix timestamp; the API documents ISO 8601 date-times only.
-    try:
-        float(str(value))
-    except ValueError:
-        return value
-    raise ValueError("must be an ISO 8601 date and time with an offset")
-
-
-Moment = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 
 
 async def _task_query(  # async: FastAPI runs a plain `def` in a thread

@@ -24,6 +24,19 @@ def _lower(value: Any) -> Any:
 
 # "High", "HIGH" and "high" all work; the schema still documents the three values.
 PriorityIn = Annotated[Priority, BeforeValidator(_lower)]
+
+
+def not_a_number(value: object) -> object:
+    # pydantic reads 0 or "0.5" as a Unix timestamp; the API documents ISO 8601 date-times only.
+    try:
+        float(str(value))
+    except ValueError:
+        return value
+    raise ValueError("must be an ISO 8601 date and time with an offset")
+
+
+# An ISO 8601 date and time with an offset (not a number), in bodies and queries alike.
+Moment = Annotated[AwareDatetime, BeforeValidator(not_a_number)]
 Tags = Annotated[list[str], Field(max_length=100, description="At most 20 after normalising")]
 Title = Annotated[str, Field(max_length=1024, description="1 to 255 characters after trimming")]
 Description = Annotated[str, Field(max_length=10_000)]
@@ -44,7 +57,7 @@ class TaskCreate(BaseModel):
     title: Title
     description: Description | None = None
     priority: PriorityIn = Priority.MEDIUM
-    due_date: AwareDatetime | None = Field(default=None, description="ISO 8601 with offset")
+    due_date: Moment | None = Field(default=None, description="ISO 8601 with offset")
     tags: Tags = Field(default_factory=list)
     recurrence: Recurrence | None = None
 
@@ -57,7 +70,7 @@ class TaskPatch(BaseModel):
     title: Title | None = None
     description: Description | None = None
     priority: PriorityIn | None = None
-    due_date: AwareDatetime | None = None
+    due_date: Moment | None = None
     tags: Tags | None = None
     recurrence: Recurrence | None = None
     completed: bool | None = Field(
@@ -74,7 +87,7 @@ class TaskReplace(BaseModel):
     title: Title
     description: Description | None = None
     priority: PriorityIn = Priority.MEDIUM
-    due_date: AwareDatetime | None = Field(default=None, description="ISO 8601 with offset")
+    due_date: Moment | None = Field(default=None, description="ISO 8601 with offset")
     tags: Tags = Field(default_factory=list)
     recurrence: Recurrence | None = None
     # Strict: `0` or "false" is not a boolean (the fuzzer sends them; refuse, 422).
