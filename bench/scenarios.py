@@ -7,6 +7,10 @@ so every request does real work (no 404s, no no-op completions).
 
 from __future__ import annotations
 
+import base64
+import json
+import time
+import uuid
 from dataclasses import dataclass
 
 from bench.data import PASSWORD, Dataset
@@ -26,6 +30,7 @@ class Scenario:
     ids: str | None = None  # which id file fills `{id}`
     once: bool = False  # each id at most once
     server: str = "api"  # or "noop"
+    keyed: bool = False  # a fresh Idempotency-Key on every request
 
     def wrk_env(self, data: Dataset) -> dict[str, str]:
         env = {"BENCH_METHOD": self.method, "BENCH_PATH": self.path}
@@ -35,6 +40,8 @@ class Scenario:
             env["BENCH_CONTENT_TYPE"] = self.content_type
         if self.user:
             env["BENCH_TOKEN"] = data.tokens[self.user]
+        if self.keyed:  # unique per run, so a warm-up's keys never replay in the measured run
+            env["BENCH_KEY_PREFIX"] = uuid.uuid4().hex
         if self.ids:
             env["BENCH_IDS"] = str(data.id_files[self.ids])
             env["BENCH_ONCE"] = "1" if self.once else "0"
@@ -45,6 +52,7 @@ def scenarios(data: Dataset) -> list[Scenario]:
     login_body = f"username={data.email('small').replace('@', '%40')}&password={PASSWORD}"
     deep = f"{TASKS}?limit=100&cursor={data.deep_cursor}"
     create = '{"title": "Write the benchmark", "priority": "high", "tags": ["bench", "perf"]}'
+    changes = "/api/v1/users/me/changes"
     return [
         Scenario(name="noop", path="/noop", server="noop"),
         Scenario(name="health", path="/health"),
@@ -63,6 +71,18 @@ def scenarios(data: Dataset) -> list[Scenario]:
             content_type=JSON_TYPE,
             user="writer",
         ),
+        Scenario(
+            name="create_idempotent",
+            path=TASKS,
+            method="POST",
+            body=create,
+            content_type=JSON_TYPE,
+            user="writer",
+            keyed=True,
+        ),
+        # A device polling when it is up to date (the common poll), and a first sync's page.
+        Scenario(name="feed_poll", path=f"{changes}?cursor={_head_cursor()}", user="small"),
+        Scenario(name="feed_page_100", path=f"{changes}?limit=100", user="small"),
         Scenario(name="get", path=f"{TASKS}/{{id}}", user="small", ids="small"),
         Scenario(name="list_100", path=f"{TASKS}?limit=100", user="small"),
         Scenario(name="first_page_100k", path=f"{TASKS}?limit=100", user="large"),
@@ -95,3 +115,9 @@ def scenarios(data: Dataset) -> list[Scenario]:
             once=True,
         ),
     ]
+
+
+def _head_cursor() -> str:
+    """A feed cursor past every change (what an up-to-date device holds), issued now."""
+    payload = json.dumps({"n": 2**40, "t": int(time.time())}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode()

@@ -2,6 +2,7 @@
 --   BENCH_METHOD, BENCH_PATH, BENCH_BODY, BENCH_TOKEN, BENCH_CONTENT_TYPE, BENCH_IF_MATCH
 --   BENCH_IDS   a file of task ids, one a line; "{id}" in the path is replaced by the next id
 --   BENCH_ONCE  "1": each id is used once (delete, complete); else ids are reused round robin
+--   BENCH_KEY_PREFIX  send a fresh Idempotency-Key per request: prefix, thread, counter
 -- "{n}" in the body becomes a per-thread counter, so every PATCH really changes the task.
 -- done() prints one JSON line that the harness parses (wrk's own summary goes before it).
 
@@ -18,6 +19,7 @@ local method = os.getenv("BENCH_METHOD") or "GET"
 local path = os.getenv("BENCH_PATH") or "/"
 local body = os.getenv("BENCH_BODY")
 local once = os.getenv("BENCH_ONCE") == "1"
+local key_prefix = os.getenv("BENCH_KEY_PREFIX")
 local headers = {}
 local ids = {}
 local next_id = 1
@@ -60,6 +62,9 @@ function request()
   if #ids > 0 then p = string.gsub(path, "{id}", take_id()) end
   local b = body
   if b then b = string.gsub(b, "{n}", tostring(n)) end
+  if key_prefix and key_prefix ~= "" then
+    headers["Idempotency-Key"] = key_prefix .. "-" .. tostring(tid) .. "-" .. tostring(n)
+  end
   return wrk.format(method, p, headers, b)
 end
 

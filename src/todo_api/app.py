@@ -12,14 +12,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from todo_api import problems
+from todo_api import housekeeping, idempotency, problems
 from todo_api.background import BackgroundWork
 from todo_api.container import Services
 from todo_api.docs import app_with_docs
 from todo_api.mcp import install_mcp
 from todo_api.middleware import BodyLimit, SecurityHeaders
 from todo_api.pages import pages_router
-from todo_api.routes import API_PREFIX, accounts, auth, compat, health, sessions, tasks
+from todo_api.routes import API_PREFIX, accounts, auth, changes, compat, health, sessions, tasks
 from todo_api.schemas.problems import move_problems_to_problem_json
 from todo_api.settings import Settings
 from todo_api.throttle import LoginThrottle
@@ -62,7 +62,10 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await services.startup()
         try:
-            async with run_mcp():
+            async with (
+                run_mcp(),
+                housekeeping.running(services.sync, settings.purge_interval_seconds),
+            ):
                 yield
         finally:
             await background.drain()
@@ -83,12 +86,14 @@ def create_app(
     # for an account must not lock its owner out of logging in.
     app.state.password_throttle = password_throttle or _throttle(settings)
     problems.install(app)
+    idempotency.install(app)
     app.include_router(health.router)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(auth.router, prefix=API_PREFIX)
     app.include_router(sessions.router, prefix=API_PREFIX)
     app.include_router(tasks.router, prefix=API_PREFIX)
+    app.include_router(changes.router, prefix=API_PREFIX)
     app.include_router(pages_router(API_PREFIX))  # where the emailed links lead
     app.include_router(compat.router)  # /api/{user_id}/tasks: see todo_api.routes.compat
     run_mcp = install_mcp(app, services, public_url=settings.public_url, version=app.version)
@@ -122,8 +127,8 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             allow_origins=settings.cors_origins,
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "If-Match"],
-            expose_headers=["ETag", "Location", "Link", "Retry-After"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "Location", "Link", "Retry-After", "Idempotent-Replayed"],
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

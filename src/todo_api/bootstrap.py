@@ -36,6 +36,7 @@ from todo_core import (
     EmailMessage,
     EmailSender,
     IdentityService,
+    SyncService,
     SystemClock,
     TaskService,
     TokenLifetimes,
@@ -142,7 +143,14 @@ def build_services(
                 email_verification=timedelta(hours=settings.email_verification_expire_hours),
             ),
         ),
-        tasks=TaskService(uow=uow, clock=clock),
+        tasks=TaskService(
+            uow=uow, clock=clock, key_lifetime=timedelta(hours=settings.idempotency_key_hours)
+        ),
+        sync=SyncService(
+            uow=uow,
+            clock=clock,
+            tombstone_retention=timedelta(days=settings.tombstone_retention_days),
+        ),
         health=PostgresHealthProbe(database, head=migrate.head_revision()),
         tokens=_token_service(settings, clock, identities),
         identities=identities,

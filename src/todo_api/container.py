@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from todo_api.tokens import TokenService
-from todo_core import AccountService, HealthProbe, IdentityService, TaskService
+from todo_core import AccountService, HealthProbe, IdentityService, SyncService, TaskService
 
 
 async def nothing_to_do() -> None:
@@ -17,6 +17,7 @@ async def nothing_to_do() -> None:
 class Services:
     accounts: AccountService
     tasks: TaskService
+    sync: SyncService
     health: HealthProbe
     tokens: TokenService
     identities: IdentityService

@@ -75,6 +75,15 @@ _DOMAIN_PROBLEMS: tuple[tuple[type[errors.TodoError], ProblemType], ...] = (
     (errors.DuplicateAccount, ProblemType(409, "duplicate-account", "Already registered")),
     (errors.ExternalAccount, ProblemType(409, "external-account", "Account managed elsewhere")),
     (errors.IdentityConflict, ProblemType(409, "identity-conflict", "Account exists")),
+    (
+        errors.IdempotencyKeyInUse,
+        ProblemType(409, "idempotency-key-in-use", "Request with this key in progress"),
+    ),
+    (
+        errors.IdempotencyKeyReused,
+        ProblemType(422, "idempotency-key-reused", "Idempotency-Key reused"),
+    ),
+    (errors.CursorExpired, ProblemType(410, "cursor-expired", "Cursor expired")),
     (errors.Conflict, ProblemType(409, "conflict", "Conflict")),
     (errors.StorageUnavailable, ProblemType(503, "database-unavailable", "Service unavailable")),
     (errors.StorageError, ProblemType(500, "storage-error", "Internal server error")),
@@ -95,14 +104,18 @@ def _problem_for(error: errors.TodoError) -> ProblemType:
 
 def problem_fields(error: errors.TodoError, *, instance: str | None = None) -> dict[str, Any]:
     """The problem document for a core error: what the HTTP API answers (with `instance`), and
-    what the MCP tools report (without)."""
-    problem = _problem_for(error)
+    what the MCP tools report (without). A failed batch answers its failing operation's
+    problem, with that operation's `index` and `op`."""
+    cause = error.cause if isinstance(error, errors.BatchFailed) else error
+    problem = _problem_for(cause)
     detail = str(error) if problem.status < 500 or problem.status == 503 else problem.title
     extensions: dict[str, Any] = {}
-    if isinstance(error, errors.ValidationError):
-        extensions["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
-    if isinstance(error, errors.ExternalAccount):
-        extensions["provider"] = error.provider
+    if isinstance(cause, errors.ValidationError):
+        extensions["errors"] = [{"field": e.field, "message": e.message} for e in cause.errors]
+    if isinstance(cause, errors.ExternalAccount):
+        extensions["provider"] = cause.provider
+    if isinstance(error, errors.BatchFailed):
+        extensions.update(index=error.index, op=error.op)
     return problem.body(detail, instance=instance, **extensions)
 
 

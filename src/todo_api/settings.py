@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     # instance: see todo_api.throttle); one address may try several accounts, hence more.
     login_attempts_per_minute: int = Field(default=10, ge=1)
     login_attempts_per_minute_per_address: int = Field(default=50, ge=1)
+    # Sync: how long a write's Idempotency-Key answers its retries, how long deleted tasks
+    # stay in the change feed as tombstones (older cursors get 410), and how often expired
+    # keys and tombstones are purged (in the background, in small batches).
+    idempotency_key_hours: int = Field(default=24, ge=24, le=24 * 365)
+    tombstone_retention_days: int = Field(default=30, ge=1, le=3650)
+    purge_interval_seconds: int = Field(default=600, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -11,7 +11,11 @@ TodoError
 │   ├── ExternalAccount(provider)      the account signs in elsewhere: no password here
 │   ├── IdentityConflict               an external identity's email belongs to an account
 │   │                                  it may not take over (see services.identities)
-│   └── VersionMismatch(current_version)  expected version is stale (HTTP: 412)
+│   ├── VersionMismatch(current_version)  expected version is stale (HTTP: 412)
+│   └── IdempotencyKeyInUse            a request with this key is still running (HTTP: 409)
+├── IdempotencyKeyReused               the key was used for a different request (HTTP: 422)
+├── CursorExpired                      a change-feed cursor older than the tombstones (HTTP: 410)
+├── BatchFailed(index, op, cause)      one operation of a batch failed; nothing was applied
 └── StorageError                       an adapter wrapped a driver error (`raise ... from e`)
     └── StorageUnavailable             the database cannot be reached (HTTP: 503)
 ```
@@ -107,6 +111,32 @@ class VersionMismatch(Conflict):
             f"The task was changed in the meantime (current version {current_version}); "
             "reload it and try again."
         )
+
+
+class IdempotencyKeyInUse(Conflict):
+    default_message = (
+        "A request with this Idempotency-Key is still being processed; retry after it finishes."
+    )
+
+
+class IdempotencyKeyReused(TodoError):  # noqa: N818 (names read as HTTP outcomes)
+    default_message = (
+        "This Idempotency-Key was already used for a different request (method, path or body)."
+    )
+
+
+class CursorExpired(TodoError):  # noqa: N818 (names read as HTTP outcomes)
+    default_message = (
+        "The cursor is older than the tombstone retention; sync again without a cursor."
+    )
+
+
+class BatchFailed(TodoError):  # noqa: N818 (names read as HTTP outcomes)
+    """`cause` is the error the operation at `index` (0-based) raised."""
+
+    def __init__(self, index: int, op: str, cause: TodoError) -> None:
+        self.index, self.op, self.cause = index, op, cause
+        super().__init__(f"Operation {index} ({op}) failed, so none was applied: {cause}")
 
 
 class StorageError(TodoError):

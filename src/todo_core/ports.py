@@ -12,6 +12,8 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from todo_core.domain.feed import Change
+from todo_core.domain.idempotency import StoredOutcome
 from todo_core.domain.identities import ExternalIdentity
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.sessions import AuthSession, OneTimeToken, RefreshTokenUse, TokenPurpose
@@ -120,6 +122,9 @@ class IdentityRepository(Protocol):
 
 
 class TaskRepository(Protocol):
+    """Every write (add, update, delete) also records a change for the owner's feed, in the
+    same transaction: see `ChangeFeed`."""
+
     async def add(self, task: Task) -> None: ...
 
     async def get(self, *, user_id: UUID, task_id: UUID) -> Task | None:
@@ -149,6 +154,66 @@ class TaskRepository(Protocol):
         ...
 
 
+class ChangeFeed(Protocol):
+    """The per-user change log that task writes leave behind.
+
+    Each task write gives the task the owner's next change number; numbers grow in the order
+    the writes commit, so a reader that has seen everything up to n never finds a later
+    commit with a number at or below n (see `todo_core.postgres.feed` for how PostgreSQL
+    keeps that promise under concurrent writers). A deleted task keeps a tombstone.
+    """
+
+    async def read(
+        self, *, user_id: UUID, after: int, limit: int, include_deleted: bool = True
+    ) -> list[Change]:
+        """Up to `limit` + 1 changes numbered after `after`, oldest first; each task once,
+        in its latest state."""
+        ...
+
+    async def purge(self, *, before: datetime, limit: int) -> int:
+        """Drop at most `limit` tombstones older than `before`; returns how many. Never waits
+        for a running write."""
+        ...
+
+
+class IdempotencyKeyRepository(Protocol):
+    """Keys of keyed writes, claimed and saved inside the write's own unit of work. `claim`
+    returns nothing on purpose: an adapter may send it blind, in the same round trip as the
+    write's statements, since every outcome but "go on" aborts the unit of work."""
+
+    async def claim(self, *, user_id: UUID, key: str, fingerprint: str, now: datetime) -> None:
+        """Hold the user's `key` until the unit of work ends, without waiting. Raises, and the
+        unit of work is then unusable: IdempotencyKeyInUse (another unit of work holds it),
+        IdempotencyKeyReused (a live answer stored for another fingerprint), KeyAnswered (a
+        live answer stored for this fingerprint: `find` it in a fresh unit of work)."""
+        ...
+
+    async def find(self, *, user_id: UUID, key: str, now: datetime) -> StoredOutcome | None:
+        """The live (unexpired) answer stored under the key, if any."""
+        ...
+
+    async def save(
+        self,
+        *,
+        user_id: UUID,
+        key: str,
+        stored: StoredOutcome,
+        touched: frozenset[UUID],
+        now: datetime,
+        expires_at: datetime,
+    ) -> None:
+        """Keep `stored` under the key until `expires_at`, with the write's effect. Raises
+        KeyRaced when another unit of work committed the key since the claim, and (an adapter
+        that applies writes at commit) KeyEffectMissing when one of the `touched` tasks was not
+        written after all: the unit of work then commits nothing."""
+        ...
+
+    async def purge(self, *, before: datetime, limit: int) -> int:
+        """Drop at most `limit` keys that expired before `before`; returns how many. Never
+        waits for a running write."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the `async with` block rolls back whatever was not committed.
 
@@ -169,6 +234,12 @@ class UnitOfWork(Protocol):
 
     @property
     def identities(self) -> IdentityRepository: ...
+
+    @property
+    def changes(self) -> ChangeFeed: ...
+
+    @property
+    def keys(self) -> IdempotencyKeyRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

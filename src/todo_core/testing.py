@@ -4,6 +4,8 @@
 replays its writes onto the store on commit (re-checking uniqueness and versions there), so
 uncommitted work vanishes on exit, as a rolled-back transaction would. Listing uses the
 domain's own filter, order and cursor rules, the same ones the PostgreSQL adapter implements.
+Task writes number themselves per user when they are replayed, i.e. in commit order, as the
+PostgreSQL adapter's change feed does; idempotency keys are held by one unit of work at a time.
 A test double, not a database: the application itself always runs on PostgreSQL.
 """
 
@@ -11,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cmp_to_key
 from types import TracebackType
 from typing import Self
 from uuid import UUID
 
+from todo_core.domain.feed import Change
+from todo_core.domain.idempotency import KeyAnswered, KeyRaced, StoredOutcome
 from todo_core.domain.identities import ExternalIdentity
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.sessions import AuthSession, OneTimeToken, RefreshTokenUse, TokenPurpose
@@ -26,6 +30,8 @@ from todo_core.errors import (
     AuthenticationFailed,
     Conflict,
     DuplicateAccount,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     NotFound,
     StorageError,
     StorageUnavailable,
@@ -62,6 +68,13 @@ class FixedClock:
         self._now += delta
 
 
+@dataclass(frozen=True)
+class _ChangeRow:
+    seq: int
+    deleted: bool
+    changed_at: datetime
+
+
 @dataclass
 class _Tables:
     # Entities are rebuilt with `replace` on every way in and out, as an adapter maps rows:
@@ -73,6 +86,10 @@ class _Tables:
     refresh_tokens: dict[bytes, tuple[UUID, datetime | None]] = field(default_factory=dict)
     one_time: dict[bytes, OneTimeToken] = field(default_factory=dict)
     identities: dict[tuple[str, str], ExternalIdentity] = field(default_factory=dict)
+    counters: dict[UUID, int] = field(default_factory=dict)  # user -> last change number
+    changes: dict[tuple[UUID, UUID], _ChangeRow] = field(default_factory=dict)  # (user, task)
+    keys: dict[tuple[UUID, str], tuple[StoredOutcome, datetime]] = field(default_factory=dict)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def copy(self) -> _Tables:
         return _Tables(
@@ -82,7 +99,25 @@ class _Tables:
             dict(self.refresh_tokens),
             dict(self.one_time),
             dict(self.identities),
+            dict(self.counters),
+            dict(self.changes),
+            dict(self.keys),
+            self.now,
         )
+
+    def record(self, user_id: UUID, task_id: UUID, *, deleted: bool = False) -> None:
+        seq = self.counters.get(user_id, 0) + 1
+        self.counters[user_id] = seq
+        self.changes[user_id, task_id] = _ChangeRow(seq, deleted, self.now())
+
+    def save_key(
+        self, user_id: UUID, key: str, stored: StoredOutcome, now: datetime, expires: datetime
+    ) -> bool:
+        existing = self.keys.get((user_id, key))
+        if existing is not None and existing[1] > now:
+            return False
+        self.keys[user_id, key] = (stored, expires)
+        return True
 
     def add_user(self, user: User) -> None:
         self._check_unique(user)
@@ -100,6 +135,9 @@ class _Tables:
         self.tasks = {k: t for k, t in self.tasks.items() if t.user_id != user_id}
         self.one_time = {k: t for k, t in self.one_time.items() if t.user_id != user_id}
         self.identities = {k: i for k, i in self.identities.items() if i.user_id != user_id}
+        self.counters.pop(user_id, None)
+        self.changes = {k: c for k, c in self.changes.items() if k[0] != user_id}
+        self.keys = {k: v for k, v in self.keys.items() if k[0] != user_id}
         for session in [s for s in self.sessions.values() if s.user_id == user_id]:
             self.delete_session(session.id)
 
@@ -173,6 +211,7 @@ class _Tables:
         if task.user_id not in self.users or task.id in self.tasks:
             raise StorageError()  # a foreign key or primary key violation in a real database
         self.tasks[task.id] = replace(task)
+        self.record(task.user_id, task.id)
 
     def update_task(self, task: Task, expected_version: int) -> None:
         stored = self.tasks.get(task.id)
@@ -181,6 +220,7 @@ class _Tables:
         if stored.version != expected_version:
             raise VersionMismatch(stored.version)
         self.tasks[task.id] = replace(task)
+        self.record(task.user_id, task.id)
 
     def delete_task(self, user_id: UUID, task_id: UUID, expected_version: int | None) -> None:
         stored = self.tasks.get(task_id)
@@ -189,15 +229,18 @@ class _Tables:
         if expected_version is not None and stored.version != expected_version:
             raise VersionMismatch(stored.version)
         del self.tasks[task_id]
+        self.record(user_id, task_id, deleted=True)
 
 
 class InMemoryStore:
-    """The shared "database". Set `unavailable` to make every unit of work fail to start."""
+    """The shared "database". Set `unavailable` to make every unit of work fail to start.
+    `now` stamps tombstones (the database's own clock in PostgreSQL)."""
 
-    def __init__(self) -> None:
-        self.tables = _Tables()
+    def __init__(self, *, now: Callable[[], datetime] | None = None) -> None:
+        self.tables = _Tables(now=now or (lambda: datetime.now(UTC)))
         self.unavailable = False
         self.commits = 0
+        self.held_keys: set[tuple[UUID, str]] = set()  # claimed by a unit of work right now
 
     def unit_of_work(
         self,
@@ -231,6 +274,9 @@ class InMemoryUnitOfWork:
         self.tasks = _Tasks(self)
         self.tokens = _Tokens(self)
         self.identities = _Identities(self)
+        self.changes = _Changes(self)
+        self.keys = _Keys(self)
+        self.held: set[tuple[UUID, str]] = set()
 
     async def __aenter__(self) -> Self:
         if self._store.unavailable:
@@ -253,6 +299,8 @@ class InMemoryUnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         self._tables, self._writes = None, []  # anything not committed is dropped
+        self._store.held_keys -= self.held
+        self.held = set()
 
     async def commit(self) -> None:
         tables = self._store.tables.copy()
@@ -260,6 +308,10 @@ class InMemoryUnitOfWork:
             write(tables)  # replayed, so a concurrent commit's changes are checked against
         self._store.tables, self._writes = tables, []
         self._store.commits += 1
+
+    @property
+    def store(self) -> InMemoryStore:
+        return self._store
 
     def read(self) -> _Tables:
         if self._tables is None:
@@ -425,3 +477,85 @@ class _Tasks:
         ]
         rows.sort(key=cmp_to_key(sort.compare_tasks))
         return TaskPage.from_rows([replace(t) for t in rows[: query.limit + 1]], query)
+
+
+class _Changes:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    async def read(
+        self, *, user_id: UUID, after: int, limit: int, include_deleted: bool = True
+    ) -> list[Change]:
+        tables = self._uow.read()
+        rows = sorted(
+            (row.seq, task_id, row.deleted)
+            for (owner, task_id), row in tables.changes.items()
+            if owner == user_id and row.seq > after and (include_deleted or not row.deleted)
+        )
+        return [
+            Change.delete(seq, task_id)
+            if deleted
+            else Change.upsert(seq, replace(tables.tasks[task_id]))
+            for seq, task_id, deleted in rows[: limit + 1]
+        ]
+
+    async def purge(self, *, before: datetime, limit: int) -> int:
+        def drop(tables: _Tables) -> None:
+            old = [
+                k for k, row in tables.changes.items() if row.deleted and row.changed_at < before
+            ]
+            for key in old[:limit]:
+                del tables.changes[key]
+
+        old = [r for r in self._uow.read().changes.values() if r.deleted and r.changed_at < before]
+        self._uow.write(drop)
+        return min(len(old), limit)
+
+
+class _Keys:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    async def claim(self, *, user_id: UUID, key: str, fingerprint: str, now: datetime) -> None:
+        held = self._uow.store.held_keys
+        if (user_id, key) in held and (user_id, key) not in self._uow.held:
+            raise IdempotencyKeyInUse()
+        held.add((user_id, key))
+        self._uow.held.add((user_id, key))
+        stored = await self.find(user_id=user_id, key=key, now=now)
+        if stored is None:
+            return
+        if stored.fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        raise KeyAnswered()
+
+    async def find(self, *, user_id: UUID, key: str, now: datetime) -> StoredOutcome | None:
+        found = self._uow.read().keys.get((user_id, key))
+        return found[0] if found is not None and found[1] > now else None
+
+    async def save(
+        self,
+        *,
+        user_id: UUID,
+        key: str,
+        stored: StoredOutcome,
+        touched: frozenset[UUID],
+        now: datetime,
+        expires_at: datetime,
+    ) -> None:
+        # Writes here fail when made, before the save: `touched` needs no check.
+        def keep(tables: _Tables) -> None:
+            if not tables.save_key(user_id, key, stored, now, expires_at):
+                raise KeyRaced()  # the key's uniqueness, checked again at commit
+
+        self._uow.write(keep)
+
+    async def purge(self, *, before: datetime, limit: int) -> int:
+        def drop(tables: _Tables) -> None:
+            old = [k for k, (_, expires) in tables.keys.items() if expires <= before]
+            for k in old[:limit]:
+                del tables.keys[k]
+
+        old = [k for k, (_, expires) in self._uow.read().keys.items() if expires <= before]
+        self._uow.write(drop)
+        return min(len(old), limit)

@@ -7,15 +7,18 @@ Ownership, versions and recurrence are the service's business.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import get_args, get_type_hints
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response, status
 
 from todo_api.deps import ActorId, AuthenticatedAt, OwnerId, ServicesDep
+from todo_api.idempotency import IdempotencyKey, keyed, outcome, respond
 from todo_api.responses import JSON, etag, expected_version, task_body
 from todo_api.routes import API_PREFIX
 from todo_api.routes.params import IfMatch, ListQuery, next_page, updated
+from todo_api.schemas.batch import BatchRequest, BatchResponse, operation_of, result_body
 from todo_api.schemas.problems import problem_responses
 from todo_api.schemas.tasks import (
     TaskCreate,
@@ -25,14 +28,18 @@ from todo_api.schemas.tasks import (
     TaskUpdated,
 )
 from todo_core import (
+    BatchResult,
+    Outcome,
+    Task,
     TaskChanges,
+    TaskUpdate,
     ValidationError,
 )
 
 router = APIRouter(prefix="/users/{user_id}/tasks", tags=["tasks"])
 _TASK_URL = f"{API_PREFIX}{router.prefix}/{{task_id}}"
 
-_MUTATION_PROBLEMS = problem_responses(401, 403, 404, 412, 413, 422)
+_MUTATION_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 413, 422)
 
 
 def task_url(owner_id: UUID, task_id: UUID) -> str:
@@ -43,23 +50,29 @@ def task_url(owner_id: UUID, task_id: UUID) -> str:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskPublic,
-    responses=problem_responses(401, 403, 413, 422),
+    responses=problem_responses(401, 403, 409, 413, 422),
 )
 async def create_task(
+    request: Request,
     owner: OwnerId,
     body: TaskCreate,
     actor: ActorId,
     issued: AuthenticatedAt,
     services: ServicesDep,
-) -> JSON:
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    def render(task: Task) -> Outcome:
+        headers = {"Location": task_url(owner, task.id), "ETag": etag(task)}
+        return outcome(201, task_body(task), headers)
+
     task = await services.tasks.create(
         actor_id=actor,
         authenticated_at=issued,
         owner_id=owner,
+        idempotency=keyed(idempotency_key, request, owner=owner, render=render, body=body),
         **dict(body),  # TaskCreate's members are the service's task fields, by name
     )
-    headers = {"Location": task_url(owner, task.id), "ETag": etag(task)}
-    return JSON(task_body(task), status_code=201, headers=headers)
+    return respond(render(task))
 
 
 @router.get("", response_model=TaskList, responses=problem_responses(401, 403, 422))
@@ -93,6 +106,7 @@ async def get_task(
 
 @router.patch("/{task_id}", response_model=TaskUpdated, responses=_MUTATION_PROBLEMS)
 async def update_task(
+    request: Request,
     owner: OwnerId,
     task_id: UUID,
     body: TaskPatch,
@@ -100,7 +114,16 @@ async def update_task(
     issued: AuthenticatedAt,
     services: ServicesDep,
     if_match: IfMatch = None,
-) -> JSON:
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    def render(result: TaskUpdate) -> Outcome:
+        following = result.next_occurrence
+        answer = updated(result, task_url(owner, following.id) if following else "")
+        headers = {
+            name: answer.headers[name] for name in ("ETag", "Link") if name in answer.headers
+        }
+        return Outcome(200, bytes(answer.body), tuple(headers.items()))
+
     result = await services.tasks.update(
         actor_id=actor,
         authenticated_at=issued,
@@ -108,28 +131,70 @@ async def update_task(
         task_id=task_id,
         changes=_changes(body),
         expected_version=expected_version(if_match),
+        idempotency=keyed(
+            idempotency_key, request, owner=owner, render=render, body=body, if_match=if_match
+        ),
     )
-    following = result.next_occurrence
-    return updated(result, task_url(owner, following.id) if following else "")
+    return respond(render(result))
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_MUTATION_PROBLEMS)
 async def delete_task(
+    request: Request,
     owner: OwnerId,
     task_id: UUID,
     actor: ActorId,
     issued: AuthenticatedAt,
     services: ServicesDep,
     if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    def render(_: None) -> Outcome:
+        return outcome(204)
+
     await services.tasks.delete(
         actor_id=actor,
         authenticated_at=issued,
         owner_id=owner,
         task_id=task_id,
         expected_version=expected_version(if_match),
+        idempotency=keyed(idempotency_key, request, owner=owner, render=render, if_match=if_match),
     )
-    return Response(status_code=204)
+    return respond(render(None))
+
+
+@router.post(
+    "/batch",
+    response_model=BatchResponse,
+    responses=problem_responses(401, 403, 404, 409, 412, 413, 422),
+    summary="Apply up to 100 task operations atomically",
+)
+async def batch_tasks(
+    request: Request,
+    owner: OwnerId,
+    body: BatchRequest,
+    actor: ActorId,
+    issued: AuthenticatedAt,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """All operations apply in order in one transaction, or none does. A `create` may name
+    its task with a `ref`; later operations target it with the same `ref` (or an existing
+    task with `id`). Any operation but `create` may carry `expected_version`. On failure, one
+    problem names the 0-based `index` and `op` of the operation that failed, and why."""
+
+    def render(results: Sequence[BatchResult]) -> Outcome:
+        body = {"results": [result_body(i, r) for i, r in enumerate(results)]}
+        return outcome(200, body)
+
+    results = await services.tasks.batch(
+        actor_id=actor,
+        authenticated_at=issued,
+        owner_id=owner,
+        operations=[operation_of(item, _changes) for item in body.operations],
+        idempotency=keyed(idempotency_key, request, owner=owner, render=render, body=body),
+    )
+    return respond(render(results))
 
 
 def _changes(body: TaskPatch) -> TaskChanges:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -24,6 +24,10 @@ class Problem(BaseModel):
     instance: str | None = None
     errors: list[FieldProblem] | None = None
     provider: str | None = None  # external accounts: where they sign in
+    index: int | None = Field(
+        default=None, description="Batches: the 0-based index of the operation that failed"
+    )
+    op: str | None = Field(default=None, description="Batches: that operation's `op`")
 
 
 _DESCRIPTIONS = {
@@ -33,10 +37,13 @@ _DESCRIPTIONS = {
     404: "No such task (or it is another user's)",
     409: "Email or username already registered, or the account signs in through an external "
     "identity provider and has no password here (`provider` names it); or, signed in through "
-    "the external issuer, the token's email belongs to an account it may not take over",
+    "the external issuer, the token's email belongs to an account it may not take over; or a "
+    "request with this Idempotency-Key is still running",
+    410: "The change-feed cursor is older than the tombstone retention: sync without a cursor",
     412: "If-Match does not match the current ETag",
     413: "Request body too large",
-    422: "Invalid input; `errors` lists each failing field",
+    422: "Invalid input (`errors` lists each failing field), or an Idempotency-Key reused for "
+    "another request",
     429: "Too many failed attempts; see Retry-After",
     503: "The database (or the external issuer's JWKS, for a token with an unknown key) is "
     "unavailable",

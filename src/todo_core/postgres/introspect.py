@@ -39,6 +39,10 @@ _INDEXES = text("""
       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
     ORDER BY i.relname
 """)
+_TRIGGERS = text("""
+    SELECT t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t
+    WHERE t.tgrelid = :oid AND NOT t.tgisinternal ORDER BY t.tgname
+""")
 _ENUMS = text("""
     SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
     FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
@@ -69,6 +73,9 @@ def _describe_table(connection: Connection, oid: int) -> dict[str, Any]:
     table["indexes"] = {
         name: {"columns": index_keys(definition), "method": method}
         for name, method, definition in connection.execute(_INDEXES, {"oid": oid})
+    }
+    table["triggers"] = {
+        name: definition for name, definition in connection.execute(_TRIGGERS, {"oid": oid})
     }
     return {key: value for key, value in table.items() if value}
 

@@ -1,4 +1,5 @@
-"""SQLModel table rows: how users, their tasks and their external identities are stored,
+"""SQLModel table rows: how users, their tasks, external identities, the change feed and
+idempotency keys are stored,
 exactly as `specs/schema.toml` says.
 
 These are storage rows, not entities: `table=True` models skip validation, so the rules live in
@@ -13,6 +14,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     DDL,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -23,14 +25,16 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
     event,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 PRIORITIES = ("low", "medium", "high")
@@ -241,3 +245,150 @@ class ExternalIdentityRow(_Row, table=True):
     claims_issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     created_at: datetime = Field(sa_column=_timestamp())
     updated_at: datetime = Field(sa_column=_timestamp())
+
+
+def _owner(table: str) -> Column[UUID]:
+    owner = ForeignKey("users.id", ondelete="CASCADE", name=f"fk_{table}_user_id_users")
+    return Column(Uuid(), owner, primary_key=True, nullable=False)
+
+
+class ChangeCounterRow(_Row, table=True):
+    """Each user's last change number (see `todo_core.postgres.feed`)."""
+
+    __tablename__ = "change_counters"
+    __table_args__ = (CheckConstraint("last_seq >= 1", name="ck_change_counters_positive"),)
+
+    user_id: UUID = Field(sa_column=_owner("change_counters"))
+    last_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class TaskChangeRow(_Row, table=True):
+    """The latest change of each task: its number, and whether it was a delete (a tombstone)."""
+
+    __tablename__ = "task_changes"
+    __table_args__ = (
+        UniqueConstraint("user_id", "seq", name="uq_task_changes_user_seq"),
+        Index("ix_task_changes_tombstones", "changed_at", postgresql_where=text("deleted")),
+    )
+
+    user_id: UUID = Field(sa_column=_owner("task_changes"))
+    task_id: UUID = Field(sa_column=Column(Uuid(), primary_key=True, nullable=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    deleted: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    changed_at: datetime = Field(sa_column=_timestamp())
+
+
+class IdempotencyKeyRow(_Row, table=True):
+    """A keyed write's answer, kept until `expires_at` for its retries."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_expires", "expires_at"),)
+
+    user_id: UUID = Field(sa_column=_owner("idempotency_keys"))
+    key: str = Field(sa_column=Column(String(255), primary_key=True, nullable=False))
+    fingerprint: str = Field(sa_column=Column(Text, nullable=False))
+    status: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    headers: list[list[str]] = Field(sa_column=Column(JSONB, nullable=False))
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=_timestamp())
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+# Every task write records its change, whoever writes (see `todo_core.postgres.feed`). The
+# migration creates the same function and trigger from these two strings.
+RECORD_TASK_CHANGES = """
+CREATE FUNCTION record_task_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- One statement's task rows at once (a bulk insert pays once, not per row): each gets
+    -- its owner's next change number; bumping the owner's counter row locks it until this
+    -- transaction ends, which is what orders a user's numbers by commit.
+    WITH changed AS (
+        SELECT r.user_id, r.id AS task_id,
+               row_number() OVER (PARTITION BY r.user_id ORDER BY r.id) AS n,
+               count(*) OVER (PARTITION BY r.user_id) AS total
+        FROM changed_rows r
+        -- a delete cascading from the owner's account: no feed is left to tell
+        WHERE TG_OP <> 'DELETE' OR EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id)
+    ), bumped AS (
+        INSERT INTO change_counters AS c (user_id, last_seq)
+        SELECT user_id, max(total) FROM changed GROUP BY user_id ORDER BY user_id
+        ON CONFLICT (user_id) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
+        RETURNING c.user_id, c.last_seq
+    )
+    INSERT INTO task_changes AS t (user_id, task_id, seq, deleted, changed_at)
+    SELECT ch.user_id, ch.task_id, b.last_seq - ch.total + ch.n, TG_OP = 'DELETE', now()
+    FROM changed ch JOIN bumped b ON b.user_id = ch.user_id
+    ON CONFLICT (user_id, task_id) DO UPDATE
+    SET seq = excluded.seq, deleted = excluded.deleted, changed_at = excluded.changed_at;
+    RETURN NULL;
+END
+$$
+"""
+# Claiming an idempotency key: see `todo_core.postgres.keys`.
+CLAIM_IDEMPOTENCY_KEY = """
+CREATE FUNCTION claim_idempotency_key(owner uuid, idem_key text, print text, at timestamptz)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    stored text;
+BEGIN
+    -- Held until this transaction ends; tried, never waited for: a retry racing its original
+    -- answers 409 at once instead of queueing behind it.
+    IF NOT pg_try_advisory_xact_lock(467, hashtext(owner::text || ':' || idem_key)) THEN
+        RAISE EXCEPTION 'idempotency key in use' USING ERRCODE = 'TD409';
+    END IF;
+    -- A statement of its own, so its snapshot is taken after the lock: an original that has
+    -- just committed (and so released the lock) is seen here.
+    SELECT fingerprint INTO stored FROM idempotency_keys
+    WHERE user_id = owner AND key = idem_key AND expires_at > at;
+    IF FOUND AND stored = print THEN
+        RAISE EXCEPTION 'idempotency key answered' USING ERRCODE = 'TD200';
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'idempotency key reused' USING ERRCODE = 'TD422';
+    END IF;
+    DELETE FROM idempotency_keys WHERE user_id = owner AND key = idem_key;  -- expired, if any
+END
+$$
+"""
+SAVE_IDEMPOTENCY_KEY = """
+CREATE FUNCTION save_idempotency_key(
+    owner uuid, idem_key text, print text, answer_status smallint, answer_headers jsonb,
+    answer_body bytea, created timestamptz, expires timestamptz, touched uuid[]
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    -- The answer is kept only with its effect: every task the write says it touched must have
+    -- been written by this very transaction (its change record says so), else nothing commits.
+    IF (SELECT count(*) FROM task_changes
+        WHERE user_id = owner AND task_id = ANY(touched) AND xmin = pg_current_xact_id()::xid)
+       <> (SELECT count(DISTINCT t) FROM unnest(touched) AS t) THEN
+        RAISE EXCEPTION 'the write did not take effect' USING ERRCODE = 'TD412';
+    END IF;
+    INSERT INTO idempotency_keys
+        (user_id, key, fingerprint, status, headers, body, created_at, expires_at)
+    VALUES (owner, idem_key, print, answer_status, answer_headers, answer_body, created, expires);
+END
+$$
+"""
+TASK_CHANGE_TRIGGERS = (
+    "CREATE TRIGGER tasks_changes_on_insert AFTER INSERT ON tasks "
+    "REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT "
+    "EXECUTE FUNCTION record_task_changes()",
+    "CREATE TRIGGER tasks_changes_on_update AFTER UPDATE ON tasks "
+    "REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT "
+    "EXECUTE FUNCTION record_task_changes()",
+    "CREATE TRIGGER tasks_changes_on_delete AFTER DELETE ON tasks "
+    "REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT "
+    "EXECUTE FUNCTION record_task_changes()",
+)
+event.listen(metadata, "after_create", DDL(RECORD_TASK_CHANGES))  # type: ignore[no-untyped-call]
+for _trigger in TASK_CHANGE_TRIGGERS:
+    event.listen(metadata, "after_create", DDL(_trigger))  # type: ignore[no-untyped-call]
+event.listen(metadata, "after_create", DDL(CLAIM_IDEMPOTENCY_KEY))  # type: ignore[no-untyped-call]
+event.listen(metadata, "after_create", DDL(SAVE_IDEMPOTENCY_KEY))  # type: ignore[no-untyped-call]
+_DROP = (
+    "DROP FUNCTION IF EXISTS record_task_changes(), "
+    "claim_idempotency_key(uuid, text, text, timestamptz), save_idempotency_key("
+    "uuid, text, text, smallint, jsonb, bytea, timestamptz, timestamptz, uuid[])"
+)
+event.listen(metadata, "after_drop", DDL(_DROP))  # type: ignore[no-untyped-call]

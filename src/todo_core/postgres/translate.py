@@ -9,11 +9,26 @@ from contextlib import contextmanager
 import psycopg
 from sqlalchemy import exc
 
-from todo_core.errors import Conflict, DuplicateAccount, StorageError, StorageUnavailable
+from todo_core.domain.idempotency import KeyAnswered, KeyEffectMissing, KeyRaced
+from todo_core.errors import (
+    Conflict,
+    DuplicateAccount,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    StorageError,
+    StorageUnavailable,
+)
 
 _UNIQUE_VIOLATION = "23505"
 _ACCOUNT_FIELDS = {"uq_users_email": "email", "uq_users_username": "username"}
 _IDENTITY_KEY = "pk_external_identities"  # a concurrent first request linked it already
+# Raised on purpose by claim_idempotency_key() (see todo_core.postgres.keys).
+_KEY_SIGNALS: dict[str, type[Exception]] = {
+    "TD409": IdempotencyKeyInUse,
+    "TD422": IdempotencyKeyReused,
+    "TD200": KeyAnswered,
+    "TD412": KeyEffectMissing,  # by save_idempotency_key()
+}
 # Connection-level SQLSTATE classes: 08 connection exception, 57 operator intervention
 # (57P01 admin shutdown is what a suspending Neon compute sends), 53 insufficient resources.
 _UNAVAILABLE_CLASSES = ("08", "57", "53")
@@ -28,16 +43,21 @@ def storage_errors() -> Iterator[None]:
     except (exc.TimeoutError, exc.DisconnectionError, exc.InterfaceError) as error:
         raise StorageUnavailable() from error
     except exc.DBAPIError as error:
+        signal = _KEY_SIGNALS.get(getattr(error.orig, "sqlstate", None) or "")
+        if signal is not None:
+            raise signal() from error
         if error.connection_invalidated or _is_unavailable(error.orig):
             raise StorageUnavailable() from error
         raise StorageError() from error
-    except (OSError, psycopg.OperationalError) as error:
-        raise StorageUnavailable() from error
-    # The unit of work's statements run on the driver's connection directly (see `link`).
-    except psycopg.IntegrityError as error:
-        raise _integrity_of(error) from error
     except psycopg.Error as error:
+        signal = _KEY_SIGNALS.get(getattr(error, "sqlstate", None) or "")
+        if signal is not None:
+            raise signal() from error
+        if isinstance(error, psycopg.IntegrityError):
+            raise _integrity_of(error) from error
         raise (StorageUnavailable() if _is_unavailable(error) else StorageError()) from error
+    except OSError as error:
+        raise StorageUnavailable() from error
 
 
 def _integrity(error: exc.IntegrityError) -> Exception:
@@ -51,6 +71,8 @@ def _integrity_of(original: BaseException | None) -> Exception:
         return DuplicateAccount(_ACCOUNT_FIELDS[constraint])
     if getattr(original, "sqlstate", None) == _UNIQUE_VIOLATION and constraint == _IDENTITY_KEY:
         return Conflict()
+    if constraint == "pk_idempotency_keys":  # committed by another unit of work since our claim
+        return KeyRaced()
     return StorageError()
 
 

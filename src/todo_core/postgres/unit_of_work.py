@@ -23,6 +23,12 @@ into `repositories.actor_may_act()` and its binds into `_actor_values()` (as the
 time against `users.tokens_valid_after` does): every read and write carrying the check
 follows, at no extra round trip.
 
+An idempotency key's claim (see `keys`) rides the same way: it waits until the unit of work's
+first round trip and goes out in it, after the actor's check: pipelined before the first read
+(so a retry learns it was answered before it reads anything), and again first in the commit's
+batch (so the key is held while the write runs, and a create or delete pays nothing for it).
+Its answer is saved by one more statement queued for the commit.
+
 A connection that died while idle in the pool (a Neon suspend) is replaced before use (see
 `engine`); one that turns out dead on the first round trip of a read is replaced and the read
 sent once more: a read is always safe to repeat. Writes are never repeated (a write whose
@@ -43,8 +49,17 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from todo_core.errors import AuthenticationFailed, StorageUnavailable
-from todo_core.ports import IdentityRepository, TaskRepository, TokenStore, UserRepository
+from todo_core.ports import (
+    ChangeFeed,
+    IdempotencyKeyRepository,
+    IdentityRepository,
+    TaskRepository,
+    TokenStore,
+    UserRepository,
+)
 from todo_core.postgres.database import PostgresDatabase
+from todo_core.postgres.feed import PostgresChangeFeed
+from todo_core.postgres.keys import PostgresIdempotencyKeys
 from todo_core.postgres.link import Bound, Link, Rows, Sql, sql
 from todo_core.postgres.repositories import (
     ACTOR_MAY_ACT,
@@ -64,6 +79,8 @@ class PostgresUnitOfWork:
     tasks: TaskRepository
     tokens: TokenStore
     identities: IdentityRepository
+    changes: ChangeFeed
+    keys: IdempotencyKeyRepository
 
     def __init__(
         self,
@@ -81,6 +98,7 @@ class PostgresUnitOfWork:
         self._link: Link | None = None
         self._writes: list[tuple[Bound, Callable[[Rows], None]]] = []
         self._round_trips = 0
+        self._claim: Bound | None = None  # an idempotency key's claim, sent with what follows
 
     async def __aenter__(self) -> Self:
         await self._connect()
@@ -88,6 +106,8 @@ class PostgresUnitOfWork:
         self.tasks = PostgresTaskRepository(self)
         self.tokens = PostgresTokenStore(self)
         self.identities = PostgresIdentityRepository(self)
+        self.changes = PostgresChangeFeed(self)
+        self.keys = PostgresIdempotencyKeys(self)
         return self
 
     async def _connect(self) -> None:
@@ -107,6 +127,8 @@ class PostgresUnitOfWork:
         self, statement: Sql, values: dict[str, Any], *, actor_check_only: bool = False
     ) -> Rows:
         batch: list[Bound] = [(statement, values)]
+        if self._claim is not None and not actor_check_only:
+            batch.insert(0, self._claim)  # raises (an error aborts the pipeline) if answered
         checked = self._actor is not None and not actor_check_only
         if checked:
             batch.insert(0, (_ACTOR_MAY_ACT, self._actor_values()))
@@ -123,6 +145,10 @@ class PostgresUnitOfWork:
         if self._read_only:
             raise RuntimeError("a write in a read-only unit of work")
         self._writes.append(((statement, values), verdict))
+
+    def claim(self, statement: Sql, values: dict[str, Any]) -> None:
+        """Send this claim with the next read and first in the commit's batch."""
+        self._claim = (statement, values)
 
     def carry_actor(self) -> dict[str, Any] | None:
         if self._actor is None:
@@ -142,6 +168,8 @@ class PostgresUnitOfWork:
         writes, self._writes = self._writes, []
         if not writes:
             return
+        if self._claim is not None:
+            writes.insert(0, (self._claim, _nothing))
         results = await self._send([bound for bound, _ in writes], atomic=True)
         for (_, verdict), rows in zip(writes, results, strict=True):
             verdict(rows)
@@ -202,6 +230,10 @@ class PostgresUnitOfWork:
         connection, self._connection, self._link = self._connection, None, None
         if connection is not None:
             await connection.close()
+
+
+def _nothing(rows: Rows) -> None:
+    return None
 
 
 _abandoned: set[asyncio.Future[Any]] = set()  # strong references until they wind down

@@ -7,37 +7,78 @@ and hold a token issued after their last revocation, or AuthenticationFailed is 
 anything is read or written. On PostgreSQL the check rides on the operation's own round trip,
 so it costs nothing on the wire. They may only act on their own tasks (`Forbidden`, after the
 check); a task of someone else is reported as missing (`NotFound`), so nothing about it leaks.
+
+Every write may carry an `Idempotency` (see `todo_core.services.idempotency`): its key is
+claimed and its answer saved in the write's own unit of work (on PostgreSQL in the write's own
+round trips). `batch` applies up to 100 operations in one unit of work: all of them, or none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TypeVar
 from uuid import UUID
 
+from todo_core.domain.idempotency import KeyAnswered, KeyEffectMissing, KeyRaced
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.tasks import UNSET, Priority, Task, TaskChanges
-from todo_core.errors import Forbidden, NotFound, VersionMismatch
+from todo_core.errors import IdempotencyKeyInUse
 from todo_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from todo_core.services import idempotency as keys
+from todo_core.services.batch import BatchOperation, BatchResult, run_batch
+from todo_core.services.idempotency import DEFAULT_KEY_LIFETIME, Idempotency
+from todo_core.services.operations import TaskUpdate, load_task, only_their_own, update_task
 
-
-@dataclass(frozen=True)
-class TaskUpdate:
-    task: Task
-    next_occurrence: Task | None  # the follow-up created by completing a recurring task
-
-
-async def _only_their_own(uow: UnitOfWork, actor_id: UUID, owner_id: UUID) -> None:
-    if actor_id != owner_id:
-        await uow.check_actor()  # a refused actor hears that first
-        raise Forbidden()
+R = TypeVar("R")
 
 
 class TaskService:
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        key_lifetime: timedelta = DEFAULT_KEY_LIFETIME,
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._key_lifetime = key_lifetime
+
+    async def _write(
+        self,
+        actor: tuple[UUID, UUID, datetime | None],
+        idempotency: Idempotency[R] | None,
+        operation: Callable[[UnitOfWork, datetime], Awaitable[R]],
+        touched: Callable[[R], Iterable[UUID]],
+    ) -> R:
+        """Actor check, key claim, the operation, the key's answer, commit: one unit of work.
+        Run once more if another unit of work saved the same key first (it then replays).
+        `actor`: (actor id, owner id, the token's issue time)."""
+        actor_id, owner_id, authenticated_at = actor
+        for _ in range(3):
+            now = self._clock.now()
+            try:
+                async with self._uow(actor=actor_id, authenticated_at=authenticated_at) as uow:
+                    await only_their_own(uow, actor_id, owner_id)
+                    if idempotency is not None:
+                        await keys.claim(uow, owner_id, idempotency, now)
+                    result = await operation(uow, now)
+                    if idempotency is not None:
+                        await keys.save(
+                            uow, owner_id, idempotency, result, touched=touched(result),
+                            now=now, lifetime=self._key_lifetime,
+                        )  # fmt: skip
+                    await uow.commit()
+                    return result
+            except KeyAnswered:
+                assert idempotency is not None
+                await keys.replay(self._uow, actor, idempotency, now)  # raises Replayed
+            except KeyRaced:
+                continue
+            except KeyEffectMissing:  # the write's own check failed at commit: hear its error
+                idempotency = None
+        raise IdempotencyKeyInUse()
 
     async def create(
         self,
@@ -51,6 +92,7 @@ class TaskService:
         due_date: datetime | None = None,
         tags: Iterable[str] = (),
         recurrence: str | None = None,
+        idempotency: Idempotency[Task] | None = None,
     ) -> Task:
         task = Task.create(
             user_id=owner_id,
@@ -62,11 +104,14 @@ class TaskService:
             recurrence=recurrence,
             now=self._clock.now(),
         )
-        async with self._uow(actor=actor_id, authenticated_at=authenticated_at) as uow:
-            await _only_their_own(uow, actor_id, owner_id)
+
+        async def add(uow: UnitOfWork, now: datetime) -> Task:
             await uow.tasks.add(task)
-            await uow.commit()
-        return task
+            return task
+
+        return await self._write(
+            (actor_id, owner_id, authenticated_at), idempotency, add, lambda t: (t.id,)
+        )
 
     async def get(
         self,
@@ -79,8 +124,8 @@ class TaskService:
         async with self._uow(
             read_only=True, actor=actor_id, authenticated_at=authenticated_at
         ) as uow:
-            await _only_their_own(uow, actor_id, owner_id)
-            return await _load(uow, owner_id, task_id, None)
+            await only_their_own(uow, actor_id, owner_id)
+            return await load_task(uow, owner_id, task_id, None)
 
     async def list(
         self,
@@ -93,7 +138,7 @@ class TaskService:
         async with self._uow(
             read_only=True, actor=actor_id, authenticated_at=authenticated_at
         ) as uow:
-            await _only_their_own(uow, actor_id, owner_id)
+            await only_their_own(uow, actor_id, owner_id)
             return await uow.tasks.list(user_id=owner_id, query=query, now=self._clock.now())
 
     async def update(
@@ -105,10 +150,15 @@ class TaskService:
         task_id: UUID,
         changes: TaskChanges,
         expected_version: int | None = None,
+        idempotency: Idempotency[TaskUpdate] | None = None,
     ) -> TaskUpdate:
         """Apply `changes`; `completed` true/false completes or reopens (never a toggle)."""
-        return await self._change(
-            actor_id, owner_id, authenticated_at, task_id, lambda _: changes, expected_version
+
+        async def change(uow: UnitOfWork, now: datetime) -> TaskUpdate:
+            return await update_task(uow, owner_id, task_id, changes, expected_version, now)
+
+        return await self._write(
+            (actor_id, owner_id, authenticated_at), idempotency, change, lambda r: r.touched
         )
 
     async def toggle(
@@ -125,33 +175,16 @@ class TaskService:
         made on the version loaded here and the write is guarded by that version, so two
         racing toggles never both apply to one state; `expected_version` (If-Match) makes
         a retried toggle safe."""
-        return await self._change(
-            actor_id, owner_id, authenticated_at, task_id,
-            lambda task: TaskChanges(completed=not task.completed), expected_version,
-        )  # fmt: skip
 
-    async def _change(
-        self,
-        actor_id: UUID,
-        owner_id: UUID,
-        authenticated_at: datetime | None,
-        task_id: UUID,
-        changes_for: Callable[[Task], TaskChanges],
-        expected_version: int | None,
-    ) -> TaskUpdate:
-        now = self._clock.now()
-        async with self._uow(actor=actor_id, authenticated_at=authenticated_at) as uow:
-            await _only_their_own(uow, actor_id, owner_id)
-            task = await _load(uow, owner_id, task_id, expected_version)
-            applied = task.apply(changes_for(task), now)
-            if applied.changed:  # a follow-up is saved with the change it follows, or not at all
-                await uow.tasks.update(
-                    task,
-                    expected_version=applied.loaded_version,
-                    follow_up=applied.next_occurrence,
-                )
-            await uow.commit()
-        return TaskUpdate(task, applied.next_occurrence)
+        async def flip(uow: UnitOfWork, now: datetime) -> TaskUpdate:
+            return await update_task(
+                uow, owner_id, task_id,
+                lambda task: TaskChanges(completed=not task.completed), expected_version, now,
+            )  # fmt: skip
+
+        return await self._write(
+            (actor_id, owner_id, authenticated_at), None, flip, lambda r: r.touched
+        )
 
     async def complete(
         self,
@@ -161,12 +194,14 @@ class TaskService:
         task_id: UUID,
         expected_version: int | None = None,
         authenticated_at: datetime | None = None,
+        idempotency: Idempotency[TaskUpdate] | None = None,
     ) -> TaskUpdate:
         """Idempotent: completing a completed task changes nothing and creates no follow-up."""
         changes = TaskChanges(completed=True)
         return await self.update(
             actor_id=actor_id, owner_id=owner_id, task_id=task_id, changes=changes,
             expected_version=expected_version, authenticated_at=authenticated_at,
+            idempotency=idempotency,
         )  # fmt: skip
 
     async def reopen(
@@ -177,11 +212,13 @@ class TaskService:
         task_id: UUID,
         expected_version: int | None = None,
         authenticated_at: datetime | None = None,
+        idempotency: Idempotency[TaskUpdate] | None = None,
     ) -> TaskUpdate:
         changes = TaskChanges(completed=False)
         return await self.update(
             actor_id=actor_id, owner_id=owner_id, task_id=task_id, changes=changes,
             expected_version=expected_version, authenticated_at=authenticated_at,
+            idempotency=idempotency,
         )  # fmt: skip
 
     async def delete(
@@ -192,24 +229,40 @@ class TaskService:
         task_id: UUID,
         expected_version: int | None = None,
         authenticated_at: datetime | None = None,
+        idempotency: Idempotency[None] | None = None,
     ) -> None:
         """One statement: the version check and the delete cannot be split by another writer."""
-        async with self._uow(actor=actor_id, authenticated_at=authenticated_at) as uow:
-            await _only_their_own(uow, actor_id, owner_id)
+
+        async def remove(uow: UnitOfWork, now: datetime) -> None:
             await uow.tasks.delete(
                 user_id=owner_id, task_id=task_id, expected_version=expected_version
             )
-            await uow.commit()
 
+        await self._write(
+            (actor_id, owner_id, authenticated_at), idempotency, remove, lambda _: (task_id,)
+        )
 
-async def _load(uow: UnitOfWork, owner_id: UUID, task_id: UUID, expected: int | None) -> Task:
-    """The owner's task, at the version the caller last saw if they name one."""
-    task = await uow.tasks.get(user_id=owner_id, task_id=task_id)
-    if task is None:
-        raise NotFound("task")
-    if expected is not None and expected != task.version:
-        raise VersionMismatch(task.version)
-    return task
+    async def batch(
+        self,
+        *,
+        actor_id: UUID,
+        owner_id: UUID,
+        operations: Sequence[BatchOperation],
+        authenticated_at: datetime | None = None,
+        idempotency: Idempotency[Sequence[BatchResult]] | None = None,
+    ) -> Sequence[BatchResult]:
+        """Apply every operation in order in one unit of work, or none (`BatchFailed` names
+        the first that failed). See `todo_core.services.batch`."""
+
+        async def apply_all(uow: UnitOfWork, now: datetime) -> Sequence[BatchResult]:
+            return await run_batch(uow, owner_id, operations, now)
+
+        return await self._write(
+            (actor_id, owner_id, authenticated_at),
+            idempotency,
+            apply_all,
+            lambda results: [task for result in results for task in result.touched],
+        )
 
 
 __all__ = ["UNSET", "TaskChanges", "TaskService", "TaskUpdate"]
