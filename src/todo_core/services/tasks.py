@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Required, TypedDict, TypeVar, Unpack
 from uuid import UUID
 
 from todo_core.domain.idempotency import KeyAnswered, KeyEffectMissing, KeyRaced
@@ -31,6 +31,18 @@ from todo_core.services.idempotency import DEFAULT_KEY_LIFETIME, Idempotency
 from todo_core.services.operations import TaskUpdate, load_task, only_their_own, update_task
 
 R = TypeVar("R")
+
+
+class TaskTarget(TypedDict, total=False):
+    """Which task, for whom, and (optionally) at which version, under which idempotency key:
+    the keywords of `complete` and `reopen`, as `update` takes them."""
+
+    actor_id: Required[UUID]
+    owner_id: Required[UUID]
+    task_id: Required[UUID]
+    expected_version: int | None
+    authenticated_at: datetime | None
+    idempotency: Idempotency[TaskUpdate] | None
 
 
 class TaskService:
@@ -186,40 +198,12 @@ class TaskService:
             (actor_id, owner_id, authenticated_at), None, flip, lambda r: r.touched
         )
 
-    async def complete(
-        self,
-        *,
-        actor_id: UUID,
-        owner_id: UUID,
-        task_id: UUID,
-        expected_version: int | None = None,
-        authenticated_at: datetime | None = None,
-        idempotency: Idempotency[TaskUpdate] | None = None,
-    ) -> TaskUpdate:
+    async def complete(self, **target: Unpack[TaskTarget]) -> TaskUpdate:
         """Idempotent: completing a completed task changes nothing and creates no follow-up."""
-        changes = TaskChanges(completed=True)
-        return await self.update(
-            actor_id=actor_id, owner_id=owner_id, task_id=task_id, changes=changes,
-            expected_version=expected_version, authenticated_at=authenticated_at,
-            idempotency=idempotency,
-        )  # fmt: skip
+        return await self.update(changes=TaskChanges(completed=True), **target)
 
-    async def reopen(
-        self,
-        *,
-        actor_id: UUID,
-        owner_id: UUID,
-        task_id: UUID,
-        expected_version: int | None = None,
-        authenticated_at: datetime | None = None,
-        idempotency: Idempotency[TaskUpdate] | None = None,
-    ) -> TaskUpdate:
-        changes = TaskChanges(completed=False)
-        return await self.update(
-            actor_id=actor_id, owner_id=owner_id, task_id=task_id, changes=changes,
-            expected_version=expected_version, authenticated_at=authenticated_at,
-            idempotency=idempotency,
-        )  # fmt: skip
+    async def reopen(self, **target: Unpack[TaskTarget]) -> TaskUpdate:
+        return await self.update(changes=TaskChanges(completed=False), **target)
 
     async def delete(
         self,
