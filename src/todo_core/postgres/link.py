@@ -141,6 +141,7 @@ class Link:
                     await connection.execute("COMMIT")
         except psycopg.Error:
             await self._roll_back_if_open()
+            await self._forget_prepared()
             raise
         return [await c.fetchall() if c.description else [] for c in cursors]
 
@@ -158,6 +159,21 @@ class Link:
         if status in (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR):
             with contextlib.suppress(psycopg.Error):
                 await self.connection.execute("ROLLBACK")
+
+    async def _forget_prepared(self) -> None:
+        # A failed pipeline leaves psycopg's prepared-statement cache out of step with the
+        # server: the server skips everything after the failing statement up to the Sync
+        # (a Parse psycopg had just decided to send among it), while psycopg records names
+        # as prepared that never were, and the next run of such a statement fails with
+        # "prepared statement _pg3_N does not exist" (seen in fuzzing as a 500 on sign-up
+        # after a duplicate). psycopg offers no public reset, so its cache is cleared here;
+        # clearing also schedules a DEALLOCATE ALL before the connection's next statement,
+        # so both sides start over. Failed batches only; behind a pooler nothing is prepared.
+        prepared = getattr(self.connection, "_prepared", None)
+        if prepared is not None and hasattr(prepared, "clear"):
+            prepared.clear()
+        else:  # another psycopg: do not reuse this connection's statements at all
+            await self.connection.close()
 
 
 def _observer(connection: AsyncConnection) -> Callable[[str, Mapping[str, Any]], None] | None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from todo_core.domain.sessions import AuthSession, OneTimeToken, RefreshTokenUse, TokenPurpose
+from todo_core.errors import AuthenticationFailed
 from todo_core.postgres.link import Rows, sql, sql_of_built
 from todo_core.postgres.repositories import Channel
 from todo_core.postgres.tables import AccountTokenRow, RefreshTokenRow, SessionRow
@@ -79,13 +80,19 @@ _TOUCH = sql(
     .where(sessions.c.id == bindparam("session_id"))
     .values(last_used_at=bindparam("used"), expires_at=bindparam("until"))
 )
+# The next refresh token, only while its session still exists: a concurrent use of the spent
+# token may have just ended the session (reuse detection), and then the rotation loses.
 _ADD_REFRESH = sql(
-    insert(refresh_tokens).values(
-        {
-            name: bindparam(name, type_=refresh_tokens.c[name].type)
-            for name in ("token_hash", "session_id", "created_at")
-        }
+    insert(refresh_tokens)
+    .from_select(
+        ["token_hash", "session_id", "created_at"],
+        select(
+            bindparam("token_hash", type_=refresh_tokens.c.token_hash.type),
+            sessions.c.id,
+            bindparam("created_at", type_=refresh_tokens.c.created_at.type),
+        ).where(sessions.c.id == bindparam("session_id", type_=sessions.c.id.type)),
     )
+    .returning(refresh_tokens.c.session_id)
 )
 _ADD_ONE_TIME = sql(
     insert(account_tokens).values(
@@ -182,8 +189,13 @@ class PostgresTokenStore:
             "session_id": session.id,
             "created_at": session.last_used_at,
         }
-        self._channel.write(_ADD_REFRESH, values, _nothing)
+        self._channel.write(_ADD_REFRESH, values, _session_still_there)
 
 
 def _nothing(rows: Rows) -> None:
     return None
+
+
+def _session_still_there(rows: Rows) -> None:
+    if not rows:
+        raise AuthenticationFailed("This session has ended; log in again.")
