@@ -1,6 +1,7 @@
 """Every check the project runs, the same on a laptop and in CI (`.ci/run`).
 
 nox -s tests        the whole suite: unit, integration (PostgreSQL) and API (HTTP)
+nox -s tests-newest the whole suite again on the newest CPython here (3.13; CI runs both)
 nox -s unit | integration | api
 nox -s lint         ruff + import-linter (the layer contracts in pyproject.toml)
 nox -s typecheck    mypy (strict on todo_core)
@@ -15,7 +16,9 @@ nox -s secrets      detect-secrets over every tracked file, against a reviewed b
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -25,17 +28,50 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = None  # the interpreter nox itself runs on (3.11+)
+NEWEST = "3.13"  # the newest CPython on the project's machines; CI runs the suite on it too
+
+# Every install of the project's own sessions is constrained by the lock file, so CI, laptops
+# and deploys run the versions that were tested (see "Dependencies" in README.md to refresh it).
+LOCK = "requirements.lock"
 
 
 def _install(session: nox.Session, *extras: str) -> None:
     spec = f".[{','.join(extras)}]" if extras else "."
-    session.install("-e", spec)
+    session.install("-c", LOCK, "-e", spec)
+
+
+def _interpreter(version: str) -> str:
+    """python3.X from PATH when it runs, else pyenv's (its shim only answers for the active
+    version), else the bare version for nox to report as missing."""
+    for candidate in (shutil.which(f"python{version}"), _pyenv_python(version)):
+        if candidate and _runs(candidate):
+            return candidate
+    return version
+
+
+def _pyenv_python(version: str) -> str | None:
+    if shutil.which("pyenv") is None:
+        return None
+    root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False)
+    installs = sorted(Path(root.stdout.strip(), "versions").glob(f"{version}.*"), reverse=True)
+    return next((str(p / "bin" / "python3") for p in installs if (p / "bin").is_dir()), None)
+
+
+def _runs(python: str) -> bool:
+    probe = subprocess.run([python, "-c", "pass"], capture_output=True, check=False)
+    return probe.returncode == 0
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     _install(session, "test")
     session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session(name="tests-newest", python=_interpreter(NEWEST))
+def tests_newest(session: nox.Session) -> None:
+    _install(session, "test")
+    session.run("pytest", "-q", *(session.posargs or ["tests"]))
 
 
 @nox.session(python=PYTHON)
@@ -83,7 +119,7 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def dev(session: nox.Session) -> None:
-    _install(session)
+    _install(session, "dev")
     session.run("todo", "dev", *session.posargs)
 
 
@@ -113,14 +149,11 @@ def bench(session: nox.Session) -> None:
 
     nox -s bench -- --quick     under 3 minutes; also: --seconds S, --database-url URL
     """
-    import os
-    import shutil
-
     if shutil.which("wrk") is None:  # Debian's wrk is the load generator; CI images may lack it
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         session.run(*sudo, "apt-get", "update", "-qq", external=True)
         session.run(*sudo, "apt-get", "install", "-y", "-qq", "wrk", external=True)
-    session.install("-e", ".", "matplotlib>=3.8", "py-spy>=0.3.14")
+    session.install("-c", LOCK, "-e", ".[dev]", "matplotlib>=3.8", "py-spy>=0.3.14")
     session.run("python", "-m", "bench", *session.posargs)
 
 

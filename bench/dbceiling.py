@@ -96,7 +96,7 @@ def operations(data: Dataset) -> dict[str, Op]:
                      complete: bool) -> None:  # fmt: skip
         await c.set_autocommit(False)
         await _authenticate(c, user)
-        task = dict(zip(_NAMES, (await _rows(c, _TASK, (next(ids), user)))[0], strict=True))
+        task = dict(zip(_NAMES, (await _rows(c, _TASK, (_next(ids), user)))[0], strict=True))
         now = datetime.now(UTC)
         if complete:
             task.update(completed=True, completed_at=now)
@@ -109,7 +109,7 @@ def operations(data: Dataset) -> dict[str, Op]:
     async def delete(c: psycopg.AsyncConnection) -> None:
         await c.set_autocommit(False)
         await _authenticate(c, churn)
-        await _rows(c, _DELETE, (next(deletes), churn))
+        await _rows(c, _DELETE, (_next(deletes), churn))
         await c.commit()
 
     return {
@@ -123,6 +123,19 @@ def operations(data: Dataset) -> dict[str, Op]:
         "complete": lambda c: change(c, completes, churn, complete=True),
         "delete": delete,
     }
+
+
+class _Exhausted(Exception):  # noqa: N818 - not an error: the prepared rows are used up
+    """The operation's prepared ids are used up: its loops stop (the time so far counts)."""
+
+
+def _next(ids: Iterator[uuid.UUID]) -> uuid.UUID:
+    # A bare next() would raise StopIteration inside a coroutine, which Python turns into a
+    # RuntimeError (PEP 479) that nothing expected: the crash `nox -s bench` used to show.
+    found = next(ids, None)
+    if found is None:
+        raise _Exhausted
+    return found
 
 
 async def _authenticate(c: psycopg.AsyncConnection, user: uuid.UUID) -> None:
@@ -148,7 +161,9 @@ async def measure(database_url: str, op: Op, *, seconds: float, workers: int) ->
             while (started := time.perf_counter()) < deadline:
                 try:
                     await op(connection)
-                except (psycopg.Error, StopIteration, IndexError):
+                except _Exhausted:
+                    break
+                except (psycopg.Error, IndexError):
                     errors += 1
                     await connection.rollback()
                 latencies.append(time.perf_counter() - started)

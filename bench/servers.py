@@ -77,11 +77,12 @@ def migrate(environment: dict[str, str]) -> None:
 def serve(
     command: list[str], environment: dict[str, str], port: int, ready: str
 ) -> Iterator[Server]:
-    # stdout carries uvicorn's access log (on by default, as in `todo serve`): a line per
-    # request that would bury the table; errors still reach stderr.
-    process = subprocess.Popen(  # noqa: S603 - our own argv
-        command, env=environment, cwd=ROOT, stdout=subprocess.DEVNULL
-    )
+    # The servers' logs (the API's access log is on by default, as in `todo serve`: a JSON
+    # line per request) would bury the table: they go to bench-servers.log (ignored by git).
+    with (ROOT / "bench-servers.log").open("a") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own argv
+            command, env=environment, cwd=ROOT, stdout=log, stderr=log
+        )
     server = Server(process, f"http://127.0.0.1:{port}")
     try:
         _wait_until_ready(server, ready)

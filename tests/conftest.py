@@ -48,7 +48,7 @@ async def database(database_url: URL) -> AsyncIterator[PostgresDatabase]:
         yield database
     finally:
         async with database.engine.begin() as connection:
-            await connection.execute(text("TRUNCATE users, tasks CASCADE"))
+            await connection.execute(text("TRUNCATE users, tasks, login_throttle CASCADE"))
         await database.dispose()
 
 

@@ -18,11 +18,15 @@ from todo_api.container import Services
 from todo_api.docs import app_with_docs
 from todo_api.mcp import install_mcp
 from todo_api.middleware import BodyLimit, SecurityHeaders
+from todo_api.observability import Metrics, RequestContext
+from todo_api.operation_ids import operation_id, unversioned
 from todo_api.pages import pages_router
 from todo_api.routes import API_PREFIX, accounts, auth, changes, compat, health, sessions, tasks
+from todo_api.routes.metrics import install_metrics
 from todo_api.schemas.problems import move_problems_to_problem_json
 from todo_api.settings import Settings
 from todo_api.throttle import LoginThrottle
+from todo_core import __version__
 
 DESCRIPTION = f"""
 A todo backend on PostgreSQL. To try it here: **sign up** (`POST {API_PREFIX}/auth/signup`), press
@@ -73,21 +77,27 @@ def create_app(
 
     app = app_with_docs(  # /docs without a CDN
         title="todo",
-        version="1.0.0",
+        version=__version__,
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
+        generate_unique_id_function=operation_id,  # `tasks-create`, for generated clients
     )
     app.state.services = services
     app.state.background = background
-    app.state.login_throttle = login_throttle or _throttle(settings)
+    app.state.login_throttle = login_throttle or _throttle(settings, services, scope="login")
     # Password checks and reset emails on their own counters: a stranger requesting resets
     # for an account must not lock its owner out of logging in.
-    app.state.password_throttle = password_throttle or _throttle(settings)
+    app.state.password_throttle = password_throttle or _throttle(
+        settings, services, scope="password"
+    )
+    app.state.metrics = Metrics(services.pool_stats) if settings.metrics_enabled else None
+    if app.state.metrics is not None:
+        install_metrics(app, app.state.metrics, settings.metrics_token)
     problems.install(app)
     idempotency.install(app)
-    app.include_router(health.router)
+    app.include_router(health.router, generate_unique_id_function=unversioned)
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(auth.router, prefix=API_PREFIX)
@@ -102,10 +112,13 @@ def create_app(
     return app
 
 
-def _throttle(settings: Settings) -> LoginThrottle:
+def _throttle(settings: Settings, services: Services, *, scope: str) -> LoginThrottle:
+    """On the services' shared failure log (PostgreSQL), under its own key scope."""
     return LoginThrottle.per_minute(
         per_account=settings.login_attempts_per_minute,
         per_address=settings.login_attempts_per_minute_per_address,
+        log=services.login_failures,
+        scope=scope,
     )
 
 
@@ -132,3 +145,5 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    # Outermost: its request id is in place for everything inside, problem bodies included.
+    app.add_middleware(RequestContext, metrics=app.state.metrics, log_access=settings.access_log)

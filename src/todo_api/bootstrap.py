@@ -26,6 +26,7 @@ from todo_api.app import create_app
 from todo_api.container import Services, nothing_to_do
 from todo_api.jwks import JwksKeys, http_fetcher
 from todo_api.logs import configure_logging
+from todo_api.observability import PoolStats
 from todo_api.settings import Settings
 from todo_api.tokens import ExternalIssuer, TokenService, default_issuer
 from todo_core import (
@@ -46,6 +47,7 @@ from todo_core.postgres import (
     EngineOptions,
     PostgresDatabase,
     PostgresHealthProbe,
+    PostgresLoginFailureLog,
     PostgresUnitOfWorkFactory,
     migrate,
     normalize_database_url,
@@ -154,6 +156,8 @@ def build_services(
         health=PostgresHealthProbe(database, head=migrate.head_revision()),
         tokens=_token_service(settings, clock, identities),
         identities=identities,
+        login_failures=PostgresLoginFailureLog(database),
+        pool_stats=partial(_pool_stats, database),
         startup=partial(start_database, config, database) if start else nothing_to_do,
         shutdown=shutdown,
     )
@@ -182,6 +186,13 @@ class _Dropped:
 
     async def send(self, message: EmailMessage) -> None:
         log.warning("email %r dropped: SMTP_HOST is not set", message.subject)
+
+
+def _pool_stats(database: PostgresDatabase) -> PoolStats:
+    pool = database.engine.pool
+    size = getattr(pool, "size", lambda: 0)()
+    in_use = getattr(pool, "checkedout", lambda: 0)()
+    return PoolStats(size=size, in_use=in_use, waiting=database.stats.waiting)
 
 
 def _token_service(settings: Settings, clock: Clock, identities: IdentityService) -> TokenService:

@@ -4,12 +4,16 @@ todo serve [--host H] [--port P] [--workers N]   production-style; needs DATABAS
 todo dev [--port P] [--no-seed]                   embedded PostgreSQL when DATABASE_URL is unset
 todo db upgrade [REV] | downgrade [REV] | current | tables | seed
 todo mcp                                          MCP over stdio, as TODO_ACCESS_TOKEN's user
+todo --version
+
+The port is --port, else $PORT (as platforms such as Render, Fly and Railway set it), else 8000.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -23,6 +27,8 @@ from todo_api.bootstrap import Config
 from todo_api.logs import configure_logging
 from todo_api.settings import Settings
 from todo_core import TodoError
+
+DEFAULT_PORT = 8000
 
 
 class CommandError(Exception):
@@ -42,17 +48,18 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="todo", description="The todo backend.")
+    parser.add_argument("--version", action="version", version=f"todo {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the API (needs DATABASE_URL)")
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server's job
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=None, help="default: $PORT, else 8000")
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
 
     dev = commands.add_parser("dev", help="run the API locally, on a throwaway database")
     dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--port", type=int, default=None, help="default: $PORT, else 8000")
     dev.add_argument("--no-seed", dest="seed", action="store_false")
     dev.set_defaults(run=_dev)
 
@@ -74,6 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     db.add_parser("tables", help="tables, columns, row counts").set_defaults(run=_tables)
     db.add_parser("seed", help="add the development data").set_defaults(run=_seed)
     return parser
+
+
+def _port(args: argparse.Namespace) -> int:
+    """--port, else $PORT (set by the hosting platform), else 8000."""
+    if args.port is not None:
+        return int(args.port)
+    given = os.environ.get("PORT", "").strip()
+    if not given:
+        return DEFAULT_PORT
+    if not given.isdigit() or not 0 < int(given) < 65536:
+        raise CommandError(f"PORT is invalid: {given!r} is not a port number")
+    return int(given)
 
 
 def _config() -> Config:
@@ -115,7 +134,7 @@ def _serve(args: argparse.Namespace) -> None:
         _run(bootstrap.start_once(config))
     except CommandError as error:
         raise CommandError(f"cannot reach the database ({error})") from None
-    _uvicorn(config.settings, host=args.host, port=args.port, workers=args.workers)
+    _uvicorn(config.settings, host=args.host, port=_port(args), workers=args.workers)
 
 
 def _uvicorn(settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
@@ -127,23 +146,33 @@ def _uvicorn(settings: Settings, *, host: str, port: int, workers: int = 1) -> N
         host=host,
         port=port,
         workers=workers,
+        # X-Forwarded-For/-Proto are believed only from FORWARDED_ALLOW_IPS (the platform's
+        # proxy), so throttling and logs see the real client, and nobody else can spoof it.
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         server_header=False,
         timeout_graceful_shutdown=20,
-        # Production logs warnings and errors only (one line per request costs CPU too).
-        access_log=not settings.is_production,
+        # Logging is the app's (todo_api.observability, set up by the factory in each worker):
+        # its access log replaces uvicorn's, with route templates and request ids.
+        access_log=False,
+        log_config=None,
         log_level="warning" if settings.is_production else "info",
     )
 
 
 def _dev(args: argparse.Namespace) -> None:
+    _port(args)  # a bad $PORT stops here, before a database is started
     if os.environ.get("DATABASE_URL"):
         _serve_dev(args)
         return
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it unwinds the
     # `with` below, so the throwaway database is stopped and deleted instead of orphaned.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with db_commands.embedded_database() as url:
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(db_commands.embedded_database())
+        except db_commands.EmbeddedPostgresUnavailableError as error:
+            raise CommandError(str(error)) from None
         os.environ["DATABASE_URL"] = url
         print("todo: started a throwaway PostgreSQL (deleted on exit)")
         _serve_dev(args)
@@ -159,8 +188,9 @@ def _serve_dev(args: argparse.Namespace) -> None:
     _run(db_commands.upgrade(config))  # the start-up work: the app's own start skips it
     if args.seed:
         _run(db_commands.seed(config))
-    print(f"todo: API on http://{args.host}:{args.port}  docs: http://{args.host}:{args.port}/docs")
-    _uvicorn(config.settings, host=args.host, port=args.port)
+    port = _port(args)
+    print(f"todo: API on http://{args.host}:{port}  docs: http://{args.host}:{port}/docs")
+    _uvicorn(config.settings, host=args.host, port=port)
 
 
 def _mcp(_: argparse.Namespace) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from todo_api.observability import PoolStats
 from todo_api.tokens import TokenService
 from todo_core import AccountService, HealthProbe, IdentityService, SyncService, TaskService
+from todo_core.ports import LoginFailureLog
 
 
 async def nothing_to_do() -> None:
@@ -21,5 +23,8 @@ class Services:
     health: HealthProbe
     tokens: TokenService
     identities: IdentityService
+    # Failed logins shared by every process (PostgreSQL); None: each app keeps its own in memory.
+    login_failures: LoginFailureLog | None = None
+    pool_stats: Callable[[], PoolStats] | None = None  # for /metrics
     startup: Callable[[], Awaitable[None]] = nothing_to_do
     shutdown: Callable[[], Awaitable[None]] = nothing_to_do

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from todo_api.bootstrap import Config, build_database, build_services
+from todo_core.postgres import EmbeddedPostgresUnavailableError as EmbeddedPostgresUnavailableError
 from todo_core.postgres import embedded_postgres, migrate
 from todo_core.postgres.introspect import table_overview
 from todo_core.seed import seed_development_data

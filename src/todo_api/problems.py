@@ -17,7 +17,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from todo_api.observability import current_request_id
 from todo_api.schemas.problems import PROBLEM_JSON
 from todo_api.throttle import TooManyAttempts
 from todo_api.tokens import KeysUnavailable
@@ -94,7 +96,11 @@ _DOMAIN_PROBLEMS: tuple[tuple[type[errors.TodoError], ProblemType], ...] = (
 def problem_response(
     body: dict[str, Any], *, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """A problem document (`ProblemType.body`) as an `application/problem+json` answer."""
+    """A problem document (`ProblemType.body`) as an `application/problem+json` answer, with
+    the request's id (the same as its X-Request-ID header and its log lines)."""
+    rid = current_request_id()
+    if rid is not None:
+        body = {**body, "request_id": rid}
     return JSONResponse(body, status_code=body["status"], headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -142,6 +148,10 @@ async def _todo_error(request: Request, error: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers["Retry-After"] = "2"
+    if isinstance(error, errors.StorageError):
+        metrics = getattr(request.app.state, "metrics", None)
+        if metrics is not None:
+            metrics.db_error(type(error).__name__)
     if status >= 500:
         log.error("request failed: %s", type(error).__name__, exc_info=error)
     return problem_response(body, headers=headers or None)
@@ -159,9 +169,28 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     headers = dict(error.headers or {})
     if error.status_code == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
+    if error.status_code == 405:
+        # The framework names only the first route that matched the path; RFC 9110 wants
+        # every method the resource supports (GET and POST on the task collection).
+        headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
     body = ProblemType.plain(error.status_code).body(detail, instance=request.url.path)
     return problem_response(body, headers=headers or None)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this path."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 def _unreadable_body(request: Request) -> JSONResponse:

@@ -8,7 +8,7 @@ refuses what must not start, so a `Settings` that exists is one the app may star
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -42,6 +42,12 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     log_level: str | None = None  # default: INFO in development, WARNING in production
+    log_format: Literal["text", "json"] | None = None  # default: json in production, else text
+    access_log: bool = True  # one line per request (logger todo.access), whatever LOG_LEVEL
+    # Prometheus metrics at /metrics; off unless asked. With METRICS_TOKEN set, scrapes must
+    # send `Authorization: Bearer <token>`.
+    metrics_enabled: bool = False
+    metrics_token: SecretStr | None = None
 
     database_url: SecretStr | None = None
     migration_database_url: SecretStr | None = None  # default: DATABASE_URL's direct endpoint
@@ -93,8 +99,13 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    # Failed logins allowed per minute, per account and per client address (in memory, per
-    # instance: see todo_api.throttle); one address may try several accounts, hence more.
+    # Addresses whose X-Forwarded-For/-Proto are believed (uvicorn's FORWARDED_ALLOW_IPS):
+    # comma-separated IPs or CIDR networks, `*` for any (only when nothing else can reach the
+    # app, as behind Render's or Fly's proxy). Everyone else's headers are ignored.
+    forwarded_allow_ips: str = "127.0.0.1"
+    # Failed logins allowed per minute, per account and per client address, counted in
+    # PostgreSQL for the whole deployment (see todo_api.throttle); one address may try several
+    # accounts, hence more.
     login_attempts_per_minute: int = Field(default=10, ge=1)
     login_attempts_per_minute_per_address: int = Field(default=50, ge=1)
     # Sync: how long a write's Idempotency-Key answers its retries, how long deleted tasks
@@ -122,6 +133,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" or (self.log_format is None and self.is_production)
 
     @model_validator(mode="after")
     def _refuse_an_unsafe_start(self) -> Self:

@@ -1,23 +1,26 @@
 """Throttling of failed logins, per account and per client address (sliding windows).
 
-Each key (a login name, a client address) keeps the times of its recent failures; once it has
+Each key (a login name, a client address) has the times of its recent failures; once it has
 `limit` failures within `window` seconds, further attempts are refused with 429 and a
-`Retry-After` until the oldest failure slides out of the window. Nothing is ever locked for
+`Retry-After` until the oldest of those slides out of the window. Nothing is ever locked for
 good: blocks lift by themselves, and a successful login clears its account's failures.
 
-The state lives in this process's memory, so each instance (and each uvicorn worker)
-throttles on its own: N instances allow up to N times the limit. That is the price of a
-stateless deployment; a shared store (Redis, the database) would make it global.
-Memory is bounded: at most `max_keys` keys are tracked, the least recently failed go first.
+Where the failures are kept is a `LoginFailureLog` (a port of todo_core): in production the
+PostgreSQL table `login_throttle`, shared by every worker and instance, so the limits hold for
+the whole deployment; `MemoryLoginFailureLog` (one process, a clock the tests move) otherwise.
+A successful login costs one indexed read, and writes only when its account had failures.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from todo_core.ports import LoginFailureLog
 
 Clock = Callable[[], float]  # seconds, monotonic
 
@@ -28,47 +31,22 @@ class TooManyAttempts(Exception):  # noqa: N818 (reads as the HTTP outcome)
         super().__init__(f"Too many failed logins; try again in {retry_after} seconds.")
 
 
-class SlidingWindow:
-    """Failures per key within the last `window` seconds."""
+@dataclass(frozen=True)
+class LoginAttempt:
+    """What `check` saw, for `failed` or `succeeded` to act on."""
 
-    def __init__(self, *, limit: int, window: float, clock: Clock, max_keys: int) -> None:
-        self.limit, self.window, self._clock, self._max_keys = limit, window, clock, max_keys
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def retry_after(self, key: str) -> int:
-        """Seconds until `key` may try again; 0 when it may try now."""
-        failures = self._recent(key)
-        if len(failures) < self.limit:
-            return 0
-        return max(1, math.ceil(failures[-self.limit] + self.window - self._clock()))
-
-    def fail(self, key: str) -> None:
-        failures = self._recent(key)
-        failures.append(self._clock())
-        while len(failures) > self.limit:  # older ones no longer decide anything
-            failures.popleft()
-        self._failures[key] = failures
-        self._failures.move_to_end(key)
-        while len(self._failures) > self._max_keys:
-            self._failures.popitem(last=False)
-
-    def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures.get(key, deque())
-        cutoff = self._clock() - self.window
-        while failures and failures[0] <= cutoff:
-            failures.popleft()
-        if not failures:
-            self._failures.pop(key, None)
-        return failures
+    account_key: str
+    address_key: str
+    account_had_failures: bool
 
 
 @dataclass(frozen=True)
 class LoginThrottle:
-    accounts: SlidingWindow
-    addresses: SlidingWindow
+    log: LoginFailureLog
+    per_account: int
+    per_address: int
+    window: float = 60.0
+    scope: str = "login"  # keys are `<scope>:account:...`: throttles on one log stay apart
 
     @classmethod
     def per_minute(
@@ -79,28 +57,94 @@ class LoginThrottle:
         window: float = 60.0,
         clock: Clock = time.monotonic,
         max_keys: int = 100_000,
+        log: LoginFailureLog | None = None,
+        scope: str = "login",
     ) -> LoginThrottle:
-        def make(limit: int) -> SlidingWindow:
-            return SlidingWindow(limit=limit, window=window, clock=clock, max_keys=max_keys)
+        """On `log` (shared), else in this process's memory on `clock`."""
+        store = log or MemoryLoginFailureLog(clock=clock, max_keys=max_keys)
+        return cls(
+            store, per_account=per_account, per_address=per_address, window=window, scope=scope
+        )
 
-        return cls(make(per_account), make(per_address))
-
-    def check(self, *, account: str, address: str) -> None:
+    async def check(self, *, account: str, address: str) -> LoginAttempt:
         """Raise TooManyAttempts while either the account or the address is throttled."""
+        attempt = LoginAttempt(
+            f"{self.scope}:{account_key(account)}", f"{self.scope}:address:{address}", False
+        )
+        recent = await self.log.recent(
+            [attempt.account_key, attempt.address_key], window=self.window
+        )
         wait = max(
-            self.accounts.retry_after(_account_key(account)), self.addresses.retry_after(address)
+            self._retry_after(recent.get(attempt.account_key, []), self.per_account),
+            self._retry_after(recent.get(attempt.address_key, []), self.per_address),
         )
         if wait:
             raise TooManyAttempts(wait)
+        if attempt.account_key in recent:
+            return LoginAttempt(attempt.account_key, attempt.address_key, True)
+        return attempt
 
-    def failed(self, *, account: str, address: str) -> None:
-        self.accounts.fail(_account_key(account))
-        self.addresses.fail(address)
+    async def failed(self, attempt: LoginAttempt) -> None:
+        keep = max(self.per_account, self.per_address)
+        await self.log.record(
+            [attempt.account_key, attempt.address_key], window=self.window, keep=keep
+        )
 
-    def succeeded(self, *, account: str) -> None:
-        self.accounts.clear(_account_key(account))
+    async def succeeded(self, attempt: LoginAttempt) -> None:
+        if attempt.account_had_failures:  # nothing to forget, nothing to write
+            await self.log.clear(attempt.account_key)
+
+    def _retry_after(self, ages: Sequence[float], limit: int) -> int:
+        """`ages`: newest first. Seconds until one more attempt is allowed; 0 when it is."""
+        if len(ages) < limit:
+            return 0
+        return max(1, math.ceil(self.window - ages[limit - 1]))
 
 
-def _account_key(login: str) -> str:
-    # "Ada@Example.com " and "ada@example.com" are one account to the login, so one key here.
-    return login.strip().lower()[:320]
+def account_key(login: str) -> str:
+    """ "Ada@Example.com " and "ada@example.com" are one account to the login, so one key. A
+    digest: any text a client sends (NUL, lone surrogates) makes a key the store can hold,
+    and the shared table holds no one's email."""
+    normal = login.strip().lower()[:320].encode("utf-8", "surrogatepass")
+    return "account:" + hashlib.sha256(normal).hexdigest()
+
+
+class MemoryLoginFailureLog:
+    """`LoginFailureLog` in this process's memory: each process throttles on its own. At most
+    `max_keys` keys are tracked, the least recently failed go first."""
+
+    def __init__(self, *, clock: Clock = time.monotonic, max_keys: int = 100_000) -> None:
+        self._clock, self._max_keys = clock, max_keys
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    async def recent(self, keys: Sequence[str], *, window: float) -> dict[str, list[float]]:
+        now = self._clock()
+        found = {}
+        for key in keys:
+            failures = self._recent(key, now - window)
+            if failures:
+                found[key] = [now - at for at in reversed(failures)]
+        return found
+
+    async def record(self, keys: Sequence[str], *, window: float, keep: int) -> None:
+        now = self._clock()
+        for key in keys:
+            failures = self._recent(key, now - window)
+            failures.append(now)
+            while len(failures) > keep:  # older ones no longer decide anything
+                failures.popleft()
+            self._failures[key] = failures
+            self._failures.move_to_end(key)
+        while len(self._failures) > self._max_keys:
+            self._failures.popitem(last=False)
+
+    async def clear(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+    def _recent(self, key: str, cutoff: float) -> deque[float]:
+        failures = self._failures.get(key, deque())
+        while failures and failures[0] <= cutoff:
+            failures.popleft()
+        if not failures:
+            self._failures.pop(key, None)
+        return failures

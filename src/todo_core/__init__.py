@@ -4,6 +4,8 @@ Wire an adapter (`import todo_core.postgres`, or your own implementation of `tod
 into `AccountService` and `TaskService`. `todo_core.testing` ships in-memory fakes.
 """
 
+__version__ = "0.2.0"  # the one version: the package, OpenAPI info.version, `todo --version`
+
 from todo_core.clock import SystemClock
 from todo_core.domain import (
     DEFAULT_SORT,

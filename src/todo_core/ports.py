@@ -6,6 +6,7 @@ Every adapter error reaches the services as a `todo_core.errors` error, never a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -292,3 +293,25 @@ class HealthReport:
 
 class HealthProbe(Protocol):
     async def check(self) -> HealthReport: ...
+
+
+class LoginFailureLog(Protocol):
+    """Recent failed logins per key (an account, a client address), for a login throttle.
+
+    One log shared by every process that serves logins makes the limits hold for the whole
+    deployment; the PostgreSQL adapter keeps it in a table. Times are the store's own clock.
+    """
+
+    async def recent(self, keys: Sequence[str], *, window: float) -> dict[str, list[float]]:
+        """Each key's failures within the last `window` seconds, as ages in seconds, newest
+        first; keys without any are left out."""
+        ...
+
+    async def record(self, keys: Sequence[str], *, window: float, keep: int) -> None:
+        """One failure now for each key (at most `keep` kept per key); forgets keys whose
+        failures have all left the window."""
+        ...
+
+    async def clear(self, key: str) -> None:
+        """Forget `key`'s failures (its login succeeded)."""
+        ...

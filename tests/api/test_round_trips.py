@@ -33,9 +33,9 @@ TASKS = "/api/v1/users/me/tasks"
 EXPECTED: dict[str, tuple[str, str]] = {
     # signup: the user and the first email-verification token, one transaction
     "signup": ("1/4", "1/5"),
-    # login: the user's password hash, then (after bcrypt) one statement starts the session:
-    # two round trips, as the password check sits between them
-    "login": ("2/2", "2/8"),
+    # login: the login throttle's shared state (one indexed read), the user's password hash,
+    # then (after bcrypt) one statement starts the session: the password check sits between
+    "login": ("3/3", "4/10"),  # pooled: the read is preceded by its own SET LOCAL
     "health": ("1/1", "1/4"),
     "create": ("1/1", "1/4"),
     "get": ("1/2", "1/5"),

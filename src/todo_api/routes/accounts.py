@@ -57,15 +57,15 @@ async def log_in(
     are refused for a while with 429 and `Retry-After`."""
     throttle: LoginThrottle = request.app.state.login_throttle
     address = client_address(request)
-    throttle.check(account=form.username, address=address)
+    attempt = await throttle.check(account=form.username, address=address)
     try:
         grant = await services.accounts.log_in(
             login=form.username, password=form.password, user_agent=user_agent(request)
         )
     except AuthenticationFailed:
-        throttle.failed(account=form.username, address=address)
+        await throttle.failed(attempt)
         raise
-    throttle.succeeded(account=form.username)
+    await throttle.succeeded(attempt)
     return JSON(token_pair_body(services, grant), headers={"Cache-Control": "no-store"})
 
 
@@ -147,13 +147,13 @@ class _password_attempt:  # noqa: N801 - reads as a block: `async with _password
         self._account, self._address = f"user:{actor}", client_address(request)
 
     async def __aenter__(self) -> None:
-        self._throttle.check(account=self._account, address=self._address)
+        self._attempt = await self._throttle.check(account=self._account, address=self._address)
 
     async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
         if kind is not None and issubclass(kind, AuthenticationFailed):
-            self._throttle.failed(account=self._account, address=self._address)
+            await self._throttle.failed(self._attempt)
         elif kind is None:
-            self._throttle.succeeded(account=self._account)
+            await self._throttle.succeeded(self._attempt)
 
 
 @router.get(

@@ -41,8 +41,8 @@ async def request_password_reset(
         "account": f"reset:{body.email.strip().lower()[:320]}",
         "address": client_address(request),
     }
-    throttle.check(**keys)
-    throttle.failed(**keys)  # every request counts: this route sends email on demand
+    # every request counts: this route sends email on demand
+    await throttle.failed(await throttle.check(**keys))
     background: BackgroundWork = request.app.state.background
     background.spawn(
         "password reset request", services.accounts.request_password_reset, email=body.email
@@ -64,12 +64,12 @@ async def confirm_password_reset(
     address = client_address(request)
     # Per client address only: a shared key would let anyone block every reset.
     keys = {"account": f"reset-confirm:{address}", "address": address}
-    throttle.check(**keys)
+    attempt = await throttle.check(**keys)
     try:
         await services.accounts.reset_password(token=body.token, new_password=body.new_password)
     except ValidationError as error:
         if any(e.field == "token" for e in error.errors):
-            throttle.failed(**keys)
+            await throttle.failed(attempt)
         raise
     return Response(status_code=204)
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 
 from todo_api.responses import JSON, etag, task_body
-from todo_api.schemas.tasks import Moment, PriorityIn
+from todo_api.schemas.tasks import NOT_BLANK, Moment, PriorityIn
 from todo_core import MAX_CURSOR_LENGTH, PageCursor, TaskPage, TaskQuery, TaskSort, TaskUpdate
 
 IfMatch = Annotated[str | None, Header(description="An ETag from this API; stale: 412")]
@@ -20,7 +20,14 @@ async def _task_query(  # async: FastAPI runs a plain `def` in a thread
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
     completed: bool | None = None,
     priority: PriorityIn | None = None,
-    tag: Annotated[list[str], Query(max_length=20, description="All must match")] = [],  # noqa: B006
+    tag: Annotated[
+        list[str],
+        Query(
+            max_length=20,
+            description="All must match",
+            json_schema_extra={"items": {"type": "string", "pattern": NOT_BLANK}},
+        ),
+    ] = [],  # noqa: B006
     due_before: Moment | None = None,
     due_after: Moment | None = None,
     overdue: bool | None = None,
@@ -32,6 +39,7 @@ async def _task_query(  # async: FastAPI runs a plain `def` in a thread
         Query(
             max_length=20,
             description="created_at, updated_at, due_date, priority or title; '-' for descending",
+            json_schema_extra={"pattern": "^-?(created_at|updated_at|due_date|priority|title)$"},
         ),
     ] = "-created_at",
 ) -> TaskQuery:

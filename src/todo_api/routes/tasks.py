@@ -61,6 +61,9 @@ async def create_task(
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    """Rules beyond single fields (422 when broken): a `recurrence` needs a `due_date`, and a
+    `due_date` may not lie in the past."""
+
     def render(task: Task) -> Outcome:
         headers = {"Location": task_url(owner, task.id), "ETag": etag(task)}
         return outcome(201, task_body(task), headers)
@@ -116,6 +119,10 @@ async def update_task(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    """Only the fields sent change. Rules beyond single fields (422 when broken): a task with a
+    `recurrence` needs a `due_date` (the one sent or the one it has), and a new `due_date` may
+    not lie in the past. With `If-Match`, a stale ETag is 412."""
+
     def render(result: TaskUpdate) -> Outcome:
         following = result.next_occurrence
         answer = updated(result, task_url(owner, following.id) if following else "")

@@ -28,6 +28,7 @@ class Problem(BaseModel):
         default=None, description="Batches: the 0-based index of the operation that failed"
     )
     op: str | None = Field(default=None, description="Batches: that operation's `op`")
+    request_id: str | None = None  # as in the X-Request-ID response header and the logs
 
 
 _DESCRIPTIONS = {

@@ -17,17 +17,20 @@ holds adapter state.
 
 from todo_core.postgres import migrate
 from todo_core.postgres.database import PostgresDatabase
-from todo_core.postgres.embedded import embedded_postgres
+from todo_core.postgres.embedded import EmbeddedPostgresUnavailableError, embedded_postgres
 from todo_core.postgres.engine import EngineOptions
 from todo_core.postgres.health import PostgresHealthProbe
+from todo_core.postgres.throttle import PostgresLoginFailureLog
 from todo_core.postgres.unit_of_work import PostgresUnitOfWork, PostgresUnitOfWorkFactory
 from todo_core.postgres.url import DatabaseUrlError, normalize_database_url
 
 __all__ = [
     "DatabaseUrlError",
+    "EmbeddedPostgresUnavailableError",
     "EngineOptions",
     "PostgresDatabase",
     "PostgresHealthProbe",
+    "PostgresLoginFailureLog",
     "PostgresUnitOfWork",
     "PostgresUnitOfWorkFactory",
     "embedded_postgres",

@@ -8,13 +8,20 @@ Nothing connects when it is built; nothing is registered anywhere on the side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from todo_core.postgres.engine import EngineOptions, build_engine
 from todo_core.postgres.resilience import Breaker, ConnectionGuard, open_connection
+
+
+@dataclass
+class AcquireStats:
+    """Units of work waiting for a connection now (checkout, connect, pre-ping): for metrics."""
+
+    waiting: int = 0
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -24,6 +31,7 @@ class PostgresDatabase:
     # Behind a pooler the statement timeout is `SET LOCAL` in each round trip's transaction
     # (see `link`); on the direct endpoint it travels in the startup options (None here).
     timeout_per_transaction_ms: int | None = None
+    stats: AcquireStats = field(default_factory=AcquireStats)
 
     @classmethod
     def from_url(cls, url: URL, options: EngineOptions) -> PostgresDatabase:
@@ -46,7 +54,11 @@ class PostgresDatabase:
         """A connection for a unit of work: bounded, retried once, short-circuited while the
         database is down (see `resilience`). `autocommit=True`: no transaction begun (the
         unit of work's `link` sends its own BEGIN/COMMIT where it needs them)."""
-        return await self.guard.acquire(self.engine, read_only=read_only, autocommit=autocommit)
+        self.stats.waiting += 1
+        try:
+            return await self.guard.acquire(self.engine, read_only=read_only, autocommit=autocommit)
+        finally:
+            self.stats.waiting -= 1
 
     async def connect_once(self) -> AsyncConnection:
         """One bounded attempt at a connection in a transaction, outside the breaker: for

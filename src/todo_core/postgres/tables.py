@@ -392,3 +392,16 @@ _DROP = (
     "uuid, text, text, smallint, jsonb, bytea, timestamptz, timestamptz, uuid[])"
 )
 event.listen(metadata, "after_drop", DDL(_DROP))  # type: ignore[no-untyped-call]
+
+
+class LoginThrottleRow(_Row, table=True):
+    """Recent failed logins per key (`todo_core.postgres.throttle`), shared by every process."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (Index("ix_login_throttle_last_failed_at", "last_failed_at"),)
+
+    key: str = Field(sa_column=Column(String(400), primary_key=True))
+    failures: list[datetime] = Field(
+        sa_column=Column(ARRAY(DateTime(timezone=True)), nullable=False)
+    )
+    last_failed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
