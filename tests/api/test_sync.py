@@ -349,3 +349,17 @@ async def test_batches_cannot_touch_other_users_tasks_and_replay_with_keys(
     again = await client.post(BATCH, json=ops, headers=keyed(bob, "b1"))
     assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
     assert len(await all_tasks(client, bob)) == 1
+
+
+async def test_a_keyed_write_that_fails_keeps_no_key(
+    client: httpx.AsyncClient, auth: Headers
+) -> None:
+    url = (await client.post(TASKS, json={"title": "T"}, headers=auth)).headers["location"]
+    await client.delete(url, headers=auth)
+    headers = keyed(auth, "late-delete")
+    missing = await client.delete(url, headers=headers)
+    assert missing.status_code == 404  # the write's own answer, not a stored one
+    again = await client.delete(url, headers=headers)
+    assert again.status_code == 404 and "idempotent-replayed" not in again.headers
+    stale = await client.patch(url, json={"title": "x"}, headers=keyed(auth, "stale"))
+    assert stale.status_code == 404
