@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import get_args, get_type_hints
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from todo_api.deps import ActorId, AuthenticatedAt, OwnerId, ServicesDep
 from todo_api.idempotency import IdempotencyKey, keyed, outcome, respond
@@ -44,6 +44,13 @@ _MUTATION_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 413, 422)
 
 def task_url(owner_id: UUID, task_id: UUID) -> str:
     return _TASK_URL.format(user_id=owner_id, task_id=task_id)
+
+
+@router.api_route("/batch", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def batch_other_methods() -> None:
+    """`/tasks/batch` takes POST only: without this, `/tasks/{task_id}` would claim the other
+    methods and answer 422 ("batch" is no task id) instead of 405."""
+    raise HTTPException(status_code=405, headers={"Allow": "POST"})
 
 
 @router.post(
