@@ -186,11 +186,6 @@ class PostgresUnitOfWork:
                 return await self._link.send(batch, atomic=atomic)
         except Exception as error:
             if not (first and repeatable and _connection_lost(error)):
-                if len(batch) > 1:
-                    # An error inside a pipeline skips the statements after it, and psycopg
-                    # may then hold prepared statements the server never made ("_pg3_N does
-                    # not exist" on the connection's next use): it is not pooled again.
-                    await self._drop_connection()
                 raise
         await self._replace_connection()
         with storage_errors():
@@ -215,14 +210,6 @@ class PostgresUnitOfWork:
             with contextlib.suppress(Exception):
                 await connection.invalidate()
         raise StorageUnavailable() from TimeoutError("no answer within the connect deadline")
-
-    async def _drop_connection(self) -> None:
-        connection, self._connection, self._link = self._connection, None, None
-        if connection is not None:
-            try:
-                await connection.invalidate()
-            finally:
-                await connection.close()
 
     async def _replace_connection(self) -> None:
         connection, self._connection = self._connection, None
