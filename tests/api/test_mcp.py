@@ -251,3 +251,38 @@ async def test_a_token_revoked_by_a_password_change_stops_working(
         assert changed.status_code == 204, changed.text
         problem = await refused(before, "list_tasks")
         assert problem["status"] == 401
+
+
+async def test_a_retried_write_with_a_key_acts_once(
+    app: FastAPI, client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
+    headers = await sign_up()
+    async with agent(app, headers) as ai:
+        first = await call(ai, "add_task", title="Buy milk", idempotency_key="milk-1")
+        again = await ai.call_tool("add_task", {"title": "Buy milk", "idempotency_key": "milk-1"})
+        assert not again.is_error and again.structured_content == first
+        assert again.meta is not None and again.meta["idempotent_replayed"] is True
+        assert len((await call(ai, "list_tasks"))["tasks"]) == 1
+
+        other = await refused(ai, "add_task", title="Buy bread", idempotency_key="milk-1")
+        assert other["status"] == 422
+
+        task_id = first["task_id"]
+        done = await call(ai, "complete_task", task_id=task_id, idempotency_key="done-1")
+        await call(ai, "reopen_task", task_id=task_id)
+        replay = await call(ai, "complete_task", task_id=task_id, idempotency_key="done-1")
+        assert replay == done  # the kept answer; the reopened task stays reopened
+        assert (await call(ai, "get_task", task_id=task_id))["status"] == "pending"
+
+        gone = await call(ai, "delete_task", task_id=task_id, idempotency_key="del-1")
+        assert await call(ai, "delete_task", task_id=task_id, idempotency_key="del-1") == gone
+        missing = await refused(ai, "delete_task", task_id=task_id, idempotency_key="del-2")
+        assert missing["status"] == 404
+
+    # The same key on the HTTP API is another request: refused, never replayed across.
+    reused = await client.post(
+        "/api/v1/users/me/tasks",
+        json={"title": "Buy milk"},
+        headers={**headers, "Idempotency-Key": "milk-1"},
+    )
+    assert reused.status_code == 422

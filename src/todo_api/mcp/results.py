@@ -74,6 +74,13 @@ class DeletedTask(BaseModel):
     version: int
     deleted: bool = True
 
+    @classmethod
+    def of(cls, task: Task) -> DeletedTask:
+        shown = TaskResult.of(task)
+        return cls(
+            task_id=shown.task_id, title=shown.title, status=shown.status, version=shown.version
+        )
+
 
 class TaskListResult(BaseModel):
     tasks: list[TaskResult]

@@ -21,6 +21,7 @@ from mcp.types import ToolAnnotations
 from pydantic import AwareDatetime, Field
 
 from todo_api.container import Services
+from todo_api.mcp.keys import keyed, replayed
 from todo_api.mcp.results import (
     ChangedTask,
     DeletedTask,
@@ -29,7 +30,16 @@ from todo_api.mcp.results import (
     error_result,
 )
 from todo_api.tokens import Claims
-from todo_core import UNSET, PageCursor, Priority, TaskChanges, TaskQuery, TaskSort
+from todo_core import (
+    UNSET,
+    NotFound,
+    PageCursor,
+    Priority,
+    Replayed,
+    TaskChanges,
+    TaskQuery,
+    TaskSort,
+)
 
 Actor = Callable[[], Awaitable[Claims]]
 
@@ -114,6 +124,8 @@ class TodoMCPServer(MCPServer):
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as error:  # UnexpectedToolError too: its cause may be a core error
+            if isinstance(error.__cause__, Replayed):
+                return replayed(error.__cause__.outcome)
             result = error_result(error.__cause__) if error.__cause__ is not None else None
             if result is None:
                 raise
@@ -152,8 +164,17 @@ def build_mcp_server(
     ) -> TaskResult:
         """Add a task to the user's list."""
         me = _acting(await actor())
+        fields = {
+            "title": title,
+            "description": description,
+            "priority": priority,
+            "tags": tags,
+            "due_date": due_date,
+            "recurrence": recurrence,
+        }
         task = await tasks.create(
             **me,
+            idempotency=keyed(idempotency_key, "add_task", fields, TaskResult.of),
             title=title,
             description=description,
             priority=priority,
@@ -238,11 +259,13 @@ def build_mcp_server(
         values: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
         values.update(dict.fromkeys(clear or (), None))
         changes = TaskChanges(**{name: values.get(name, UNSET) for name in given})
+        arguments = {**given, "task_id": task_id, "clear": clear, "version": expected_version}
         update = await tasks.update(
             **me,
             task_id=task_id,
             changes=changes,
             expected_version=expected_version,
+            idempotency=keyed(idempotency_key, "update_task", arguments, ChangedTask.of_update),
         )
         return ChangedTask.of_update(update)
 
@@ -255,7 +278,17 @@ def build_mcp_server(
         """Mark a task done (doing it again changes nothing). A recurring task's next
         occurrence is created and returned as `next_occurrence`."""
         me = _acting(await actor())
-        update = await tasks.complete(**me, task_id=task_id, expected_version=expected_version)
+        update = await tasks.complete(
+            **me,
+            task_id=task_id,
+            expected_version=expected_version,
+            idempotency=keyed(
+                idempotency_key,
+                "complete_task",
+                {"task_id": task_id, "version": expected_version},
+                ChangedTask.of_update,
+            ),
+        )
         return ChangedTask.of_update(update)
 
     @server.tool(annotations=_WRITE)
@@ -266,7 +299,17 @@ def build_mcp_server(
     ) -> ChangedTask:
         """Mark a completed task as pending again."""
         me = _acting(await actor())
-        update = await tasks.reopen(**me, task_id=task_id, expected_version=expected_version)
+        update = await tasks.reopen(
+            **me,
+            task_id=task_id,
+            expected_version=expected_version,
+            idempotency=keyed(
+                idempotency_key,
+                "reopen_task",
+                {"task_id": task_id, "version": expected_version},
+                ChangedTask.of_update,
+            ),
+        )
         return ChangedTask.of_update(update)
 
     @server.tool(annotations=ToolAnnotations(destructiveHint=True, idempotentHint=True))
@@ -277,12 +320,26 @@ def build_mcp_server(
     ) -> DeletedTask:
         """Delete a task for good."""
         me = _acting(await actor())
-        task = await tasks.get(**me, task_id=task_id)
-        await tasks.delete(**me, task_id=task_id, expected_version=expected_version)
-        shown = TaskResult.of(task)
-        return DeletedTask(
-            task_id=shown.task_id, title=shown.title, status=shown.status, version=shown.version
+        try:
+            shown: DeletedTask | None = DeletedTask.of(await tasks.get(**me, task_id=task_id))
+        except NotFound:
+            if idempotency_key is None:
+                raise
+            shown = None  # gone already: perhaps by this very call, whose answer is kept
+        arguments = {"task_id": task_id, "version": expected_version}
+
+        def answer(_: None) -> DeletedTask:
+            # Kept before the delete's verdict arrives (writes go out together at commit): if
+            # the task was gone, the commit refuses (or replays) and this copy is never kept.
+            return shown or DeletedTask(task_id=task_id, title="", status="pending", version=0)
+
+        await tasks.delete(
+            **me,
+            task_id=task_id,
+            expected_version=expected_version,
+            idempotency=keyed(idempotency_key, "delete_task", arguments, answer),
         )
+        return answer(None)
 
     return server
 
