@@ -3,12 +3,14 @@ real app on real PostgreSQL, in-process) and over stdio (`todo mcp` as a real su
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -22,6 +24,8 @@ from mcp.types import CallToolResult
 from sqlalchemy.engine import URL
 
 from tests.api.conftest import PASSWORD, TEST_SECRET, Headers, SignUp
+from todo_api.mcp import build_mcp_server
+from todo_api.tokens import Claims
 
 TOOLS = {
     "add_task", "list_tasks", "get_task", "update_task", "complete_task", "reopen_task",
@@ -286,3 +290,18 @@ async def test_a_retried_write_with_a_key_acts_once(
         headers={**headers, "Idempotency-Key": "milk-1"},
     )
     assert reused.status_code == 422
+
+
+def test_building_the_server_leaves_the_process_logging_alone() -> None:
+    root = logging.getLogger()
+    kept = root.handlers[:]
+    root.handlers[:] = []  # as in a process that has not configured logging (pytest has)
+
+    async def nobody() -> Claims:
+        raise AssertionError("not called")
+
+    try:
+        build_mcp_server(SimpleNamespace(tasks=None), actor=nobody, version="test")  # type: ignore[arg-type]
+        assert root.handlers == []
+    finally:
+        root.handlers[:] = kept

@@ -8,7 +8,9 @@ recurrence are the service's rules here exactly as over HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -132,6 +134,20 @@ class TodoMCPServer(MCPServer):
             return result
 
 
+@contextmanager
+def _logging_left_alone() -> Iterator[None]:
+    """The SDK's server configures the process's root logger when it is built (a rich console
+    handler, unless one exists): logging is the application's (`todo_api.logs`), and rich
+    tracebacks cost a request ~100x more during an outage."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 def build_mcp_server(
     services: Services,
     *,
@@ -143,13 +159,14 @@ def build_mcp_server(
     """The server with its tools; `actor()` names the user each call acts for (and raises
     AuthenticationFailed when that is no longer anyone). `auth` and `token_verifier` guard the
     HTTP transport; stdio has neither (its user is fixed at start)."""
-    server = TodoMCPServer(
-        "todo",
-        version=version,
-        instructions=INSTRUCTIONS,
-        auth=auth,
-        token_verifier=token_verifier,
-    )
+    with _logging_left_alone():
+        server = TodoMCPServer(
+            "todo",
+            version=version,
+            instructions=INSTRUCTIONS,
+            auth=auth,
+            token_verifier=token_verifier,
+        )
     tasks = services.tasks
 
     @server.tool(annotations=_WRITE)
