@@ -8,7 +8,7 @@ text, input values, stack traces) is ever copied into a response.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from todo_api.observability import current_request_id
+from todo_api.outages import OutageLog
 from todo_api.schemas.problems import PROBLEM_JSON
 from todo_api.throttle import TooManyAttempts
 from todo_api.tokens import KeysUnavailable
@@ -139,22 +140,27 @@ def validation_fields(
     )
 
 
-async def _todo_error(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, errors.TodoError)
-    body = problem_fields(error, instance=request.url.path)
-    status = body["status"]
-    headers: dict[str, str] = {}
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    if status == 503:
-        headers["Retry-After"] = "2"
-    if isinstance(error, errors.StorageError):
-        metrics = getattr(request.app.state, "metrics", None)
-        if metrics is not None:
-            metrics.db_error(type(error).__name__)
-    if status >= 500:
-        log.error("request failed: %s", type(error).__name__, exc_info=error)
-    return problem_response(body, headers=headers or None)
+def _todo_error_handler(outages: OutageLog) -> Callable[[Request, Exception], Any]:
+    async def _todo_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, errors.TodoError)
+        body = problem_fields(error, instance=request.url.path)
+        status = body["status"]
+        headers: dict[str, str] = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if status == 503:
+            headers["Retry-After"] = "2"
+        if isinstance(error, errors.StorageError):
+            metrics = getattr(request.app.state, "metrics", None)
+            if metrics is not None:
+                metrics.db_error(type(error).__name__)
+        if isinstance(error, errors.StorageUnavailable):  # expected in an outage: one line
+            outages.report(error, where=f"{request.method} {request.url.path}")
+        elif status >= 500:
+            log.error("request failed: %s", type(error).__name__, exc_info=error)
+        return problem_response(body, headers=headers or None)
+
+    return _todo_error
 
 
 async def _request_validation(request: Request, error: Exception) -> JSONResponse:
@@ -226,8 +232,9 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     return problem_response(body)
 
 
-def install(app: FastAPI) -> None:
-    app.add_exception_handler(errors.TodoError, _todo_error)
+def install(app: FastAPI, *, outages: OutageLog | None = None) -> None:
+    """`outages`: where storage outages are logged (tests hand in one on their own clock)."""
+    app.add_exception_handler(errors.TodoError, _todo_error_handler(outages or OutageLog(log)))
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)
