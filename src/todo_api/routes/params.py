@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 
 from todo_api.responses import JSON, etag, task_body
-from todo_api.schemas.tasks import NOT_BLANK, Moment, PriorityIn
+from todo_api.schemas.tasks import Moment, PriorityIn, trimmed
 from todo_core import MAX_CURSOR_LENGTH, PageCursor, TaskPage, TaskQuery, TaskSort, TaskUpdate
+from todo_core.domain.tasks import TAG_MAX
 
 IfMatch = Annotated[str | None, Header(description="An ETag from this API; stale: 412")]
 
@@ -25,7 +26,7 @@ async def _task_query(  # async: FastAPI runs a plain `def` in a thread
         Query(
             max_length=20,
             description="All must match",
-            json_schema_extra={"items": {"type": "string", "pattern": NOT_BLANK}},
+            json_schema_extra={"items": {"type": "string", "pattern": trimmed(1, TAG_MAX)}},
         ),
     ] = [],  # noqa: B006
     due_before: Moment | None = None,

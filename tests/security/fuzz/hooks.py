@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -56,7 +58,9 @@ def _is_uuid(value: str) -> bool:
 # is sent, so that "a schema-valid request is accepted" (positive_data_acceptance) tests what
 # the schema says. Each change keeps whatever made a request schema-invalid.
 _FUTURE = "2100-01-01T00:00:00Z"
-_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,2048}")
+_CURSOR_MAX = 2048
+_KEY_HEADER = "Idempotency-Key"
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 @schemathesis.hook
@@ -69,8 +73,14 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
             del body["due_date"]
     query = case.query
     cursor = query.get("cursor") if isinstance(query, dict) else None
-    if isinstance(cursor, str) and _CURSOR.fullmatch(cursor):
-        del query["cursor"]  # state: a cursor comes from an earlier page
+    if isinstance(cursor, str) and len(cursor) <= _CURSOR_MAX:
+        del query["cursor"]  # state: a cursor is opaque and comes from an earlier page
+    headers = case.headers
+    key = headers.get(_KEY_HEADER) if isinstance(headers, MutableMapping) else None
+    if isinstance(key, str) and _KEY.fullmatch(key):
+        # state: a key names one intended write; the same key with another request is 422
+        # and with the same one replays an answer (perhaps about a task deleted since)
+        headers[_KEY_HEADER] = uuid.uuid4().hex
 
 
 def _respect_body_rules(body: dict[str, Any]) -> None:
