@@ -286,6 +286,20 @@ def build_mcp_server(
         )
         return ChangedTask.of_update(update)
 
+    async def mark(
+        tool: str, *, done: bool, task_id: UUID, version: int | None, key: str | None
+    ) -> ChangedTask:
+        me = _acting(await actor())
+        update = await (tasks.complete if done else tasks.reopen)(
+            **me,
+            task_id=task_id,
+            expected_version=version,
+            idempotency=keyed(
+                key, tool, {"task_id": task_id, "version": version}, ChangedTask.of_update
+            ),
+        )
+        return ChangedTask.of_update(update)
+
     @server.tool(annotations=_WRITE)
     async def complete_task(
         task_id: TaskId,
@@ -294,19 +308,13 @@ def build_mcp_server(
     ) -> ChangedTask:
         """Mark a task done (doing it again changes nothing). A recurring task's next
         occurrence is created and returned as `next_occurrence`."""
-        me = _acting(await actor())
-        update = await tasks.complete(
-            **me,
+        return await mark(
+            "complete_task",
+            done=True,
             task_id=task_id,
-            expected_version=expected_version,
-            idempotency=keyed(
-                idempotency_key,
-                "complete_task",
-                {"task_id": task_id, "version": expected_version},
-                ChangedTask.of_update,
-            ),
+            version=expected_version,
+            key=idempotency_key,
         )
-        return ChangedTask.of_update(update)
 
     @server.tool(annotations=_WRITE)
     async def reopen_task(
@@ -315,19 +323,13 @@ def build_mcp_server(
         idempotency_key: IdempotencyKey = None,
     ) -> ChangedTask:
         """Mark a completed task as pending again."""
-        me = _acting(await actor())
-        update = await tasks.reopen(
-            **me,
+        return await mark(
+            "reopen_task",
+            done=False,
             task_id=task_id,
-            expected_version=expected_version,
-            idempotency=keyed(
-                idempotency_key,
-                "reopen_task",
-                {"task_id": task_id, "version": expected_version},
-                ChangedTask.of_update,
-            ),
+            version=expected_version,
+            key=idempotency_key,
         )
-        return ChangedTask.of_update(update)
 
     @server.tool(annotations=ToolAnnotations(destructiveHint=True, idempotentHint=True))
     async def delete_task(
