@@ -184,11 +184,13 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 def _serve_dev(args: argparse.Namespace) -> None:
     os.environ.setdefault("ENVIRONMENT", "development")
+    port = _port(args)
+    # Links in the emails `todo dev` logs (and the MCP metadata) point at this very server.
+    os.environ.setdefault("PUBLIC_URL", f"http://{args.host}:{port}")
     config = _config()
     _run(db_commands.upgrade(config))  # the start-up work: the app's own start skips it
     if args.seed:
         _run(db_commands.seed(config))
-    port = _port(args)
     print(f"todo: API on http://{args.host}:{port}  docs: http://{args.host}:{port}/docs")
     _uvicorn(config.settings, host=args.host, port=port)
 
