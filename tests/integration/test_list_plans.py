@@ -6,6 +6,7 @@ matched). Plans are stable where timings are not, so this reads EXPLAIN, not a c
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -74,7 +75,10 @@ def loaded_url(postgres_server_url: URL) -> Iterator[URL]:
 
         async def prepare() -> None:
             await migrate.upgrade(direct_endpoint(url))
-            database = PostgresDatabase.from_url(url, _OPTIONS)
+            # No statement timeout: on a loaded machine (CI, 2 cores) the 100k-row insert with
+            # its indexes may take longer than the app's 30 s.
+            loader = dataclasses.replace(_OPTIONS, statement_timeout_ms=0)
+            database = PostgresDatabase.from_url(url, loader)
             try:
                 async with database.engine.begin() as connection:
                     await _load(connection)
