@@ -40,9 +40,14 @@ def map_path_parameters(ctx: Any, path_parameters: dict[str, Any] | None) -> Any
     if not path_parameters:  # operations without path parameters get None
         return path_parameters
     value = path_parameters.get("user_id")
-    if _OWN_ID and isinstance(value, str) and value and value[-1] not in "0123":
+    valid = isinstance(value, str) and _USER_REF.fullmatch(value) is not None
+    # A schema-invalid id stays as generated: it is a negative test, and must be refused.
+    if _OWN_ID and valid and value[-1] not in "0123":
         path_parameters["user_id"] = _OWN_ID if _is_uuid(value) or len(value) % 2 else "me"
     return path_parameters
+
+
+_USER_REF = re.compile(r"[A-Za-z0-9._~:@|+=-]{1,255}")  # the paths' `user_id` pattern
 
 
 def _is_uuid(value: str) -> bool:
