@@ -122,6 +122,15 @@ class IdentityRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ToChange:
+    """A task loaded to be changed: `followed_up` says its completion already created its next
+    occurrence (kept true after a reopen, or once that follow-up is deleted)."""
+
+    task: Task
+    followed_up: bool
+
+
 class TaskRepository(Protocol):
     """Every write (add, update, delete) also records a change for the owner's feed, in the
     same transaction: see `ChangeFeed`."""
@@ -132,14 +141,19 @@ class TaskRepository(Protocol):
         """None also when the task exists but belongs to another user."""
         ...
 
+    async def get_to_change(self, *, user_id: UUID, task_id: UUID) -> ToChange | None:
+        """`get`, plus whether the task's next occurrence was ever created (same round trip)."""
+        ...
+
     async def update(
         self, task: Task, *, expected_version: int, follow_up: Task | None = None
     ) -> None:
         """Store every field of `task`, `version` included, if the stored version is
         `expected_version`; otherwise raise VersionMismatch(current_version=<stored>), or
         NotFound("task") if the task is gone. `follow_up` (a completed recurring task's next
-        occurrence) is added in the same step, and only if the update applies. May raise
-        when the unit of work commits rather than at once."""
+        occurrence) is added in the same step, only if the update applies; if `task` had one
+        before (at most one per occurrence, ever: see `get_to_change`), nothing is stored and
+        Conflict is raised. May raise when the unit of work commits rather than at once."""
         ...
 
     async def delete(

@@ -37,7 +37,7 @@ from todo_core.errors import (
     StorageUnavailable,
     VersionMismatch,
 )
-from todo_core.ports import EmailMessage
+from todo_core.ports import EmailMessage, ToChange
 
 __all__ = ["FixedClock", "InMemoryEmailSender", "InMemoryStore", "InMemoryUnitOfWork"]
 
@@ -90,6 +90,7 @@ class _Tables:
     changes: dict[tuple[UUID, UUID], _ChangeRow] = field(default_factory=dict)  # (user, task)
     keys: dict[tuple[UUID, str], tuple[StoredOutcome, datetime]] = field(default_factory=dict)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    follow_ups: dict[UUID, UUID | None] = field(default_factory=dict)  # source -> follow-up
 
     def copy(self) -> _Tables:
         return _Tables(
@@ -103,6 +104,7 @@ class _Tables:
             dict(self.changes),
             dict(self.keys),
             self.now,
+            dict(self.follow_ups),
         )
 
     def record(self, user_id: UUID, task_id: UUID, *, deleted: bool = False) -> None:
@@ -118,6 +120,12 @@ class _Tables:
             return False
         self.keys[user_id, key] = (stored, expires)
         return True
+
+    def add_follow_up(self, task: Task, source_id: UUID) -> None:
+        if source_id in self.follow_ups:  # the link's primary key: a stale read
+            raise Conflict()
+        self.add_task(task)
+        self.follow_ups[source_id] = task.id
 
     def add_user(self, user: User) -> None:
         self._check_unique(user)
@@ -230,6 +238,10 @@ class _Tables:
             raise VersionMismatch(stored.version)
         del self.tasks[task_id]
         self.record(user_id, task_id, deleted=True)
+        self.follow_ups.pop(task_id, None)  # the link goes with its source (ON DELETE CASCADE)
+        for source, follow_up in self.follow_ups.items():  # and a follow-up's is kept, emptied
+            if follow_up == task_id:
+                self.follow_ups[source] = None
 
 
 class InMemoryStore:
@@ -448,6 +460,10 @@ class _Tasks:
         task = self._uow.read().tasks.get(task_id)
         return replace(task) if task is not None and task.user_id == user_id else None
 
+    async def get_to_change(self, *, user_id: UUID, task_id: UUID) -> ToChange | None:
+        task = await self.get(user_id=user_id, task_id=task_id)
+        return None if task is None else ToChange(task, task_id in self._uow.read().follow_ups)
+
     async def update(
         self, task: Task, *, expected_version: int, follow_up: Task | None = None
     ) -> None:
@@ -457,7 +473,7 @@ class _Tasks:
         def change(tables: _Tables) -> None:
             tables.update_task(task, expected_version)
             if following is not None:
-                tables.add_task(following)
+                tables.add_follow_up(following, task.id)
 
         self._uow.write(change)
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.unit.conftest import MakeTask
+from tests.unit.conftest import MakeTask, later
 from todo_core import (
     BatchFailed,
     BatchOperation,
@@ -199,3 +199,21 @@ async def test_a_batch_cannot_reach_another_users_task(
             operations=[BatchOperation(op="delete", task_id=hers.id)],
         )
     assert isinstance(failed.value.cause, NotFound)
+
+
+async def test_a_batch_completing_one_occurrence_twice_creates_one_follow_up(
+    tasks: TaskService, alice: User, store: InMemoryStore, make_task: MakeTask
+) -> None:
+    done_before = await make_task(title="before", due_date=later(days=1), recurrence="daily")
+    ids = {"actor_id": alice.id, "owner_id": alice.id}
+    await tasks.complete(**ids, task_id=done_before.id)  # its follow-up exists
+    fresh = await make_task(title="fresh", due_date=later(days=1), recurrence="daily")
+    ops = [
+        BatchOperation(op="reopen", task_id=done_before.id),
+        BatchOperation(op="complete", task_id=done_before.id),  # had its one: none
+        *(BatchOperation(op=op, task_id=fresh.id) for op in ("complete", "reopen", "complete")),
+    ]
+    results = await tasks.batch(**ids, operations=ops)
+    follow_ups = [r.next_occurrence for r in results if r.next_occurrence is not None]
+    assert len(follow_ups) == 1 and follow_ups[0].title == "fresh"
+    assert len(store.tables.tasks) == 4  # two tasks, one follow-up each

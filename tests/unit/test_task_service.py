@@ -320,6 +320,17 @@ class TestCompletion:
         assert (await tasks.complete(**ids)).next_occurrence is None
         assert len(store.tables.tasks) == 2
 
+    async def test_reopen_and_complete_again_creates_no_second_follow_up(
+        self, tasks: TaskService, make_task: MakeTask, alice: User, store: InMemoryStore
+    ) -> None:
+        task = await make_task(due_date=later(days=1), recurrence="daily")
+        ids: dict[str, Any] = {"actor_id": alice.id, "owner_id": alice.id, "task_id": task.id}
+        assert (await tasks.complete(**ids)).next_occurrence is not None
+        for _ in range(5):
+            await tasks.reopen(**ids)
+            assert (await tasks.complete(**ids)).next_occurrence is None
+        assert len(store.tables.tasks) == 2
+
     async def test_patch_fields_and_completion_together(
         self, tasks: TaskService, make_task: MakeTask, alice: User
     ) -> None:

@@ -152,13 +152,15 @@ class Task:
         checks.raise_if_any()
         return task
 
-    def apply(self, changes: TaskChanges, now: datetime) -> Applied:
+    def apply(self, changes: TaskChanges, now: datetime, *, followed_up: bool = False) -> Applied:
         """Apply a partial update as one edit (see the module docstring for the version).
 
         Every given field is validated first, and nothing changes if any fails (one
         ValidationError names each failing field). Fields come before completion, so the
         follow-up of a completed recurring task inherits the new fields and due date.
-        Completing a completed task, or reopening a pending one, changes nothing.
+        Completing a completed task, or reopening a pending one, changes nothing. An occurrence
+        has at most one next occurrence, ever: none when `followed_up` (completed before,
+        reopened, completed again).
         """
         values = self._validated(changes, now)
         values.update(self._completion(changes.completed, now))
@@ -169,7 +171,7 @@ class Task:
         for name in changed:
             setattr(self, name, values[name])
         self.updated_at, self.version = now, loaded_version + 1
-        completed = "completed" in changed and self.completed
+        completed = "completed" in changed and self.completed and not followed_up
         return Applied(changed, loaded_version, self.follow_up(now) if completed else None)
 
     def follow_up(self, now: datetime) -> Task | None:

@@ -10,8 +10,10 @@ version" and success apart without a second statement.
 
 Writes with a consequence are one statement too: a completion's follow-up is inserted by a
 data-modifying CTE that selects FROM the UPDATE's RETURNING, so it exists only if the update
-applied. A change-feed record or an idempotency key (issue 14) joins the same way: one more
-CTE `INSERT ... SELECT ... FROM changed`, same statement, same round trip.
+applied, and only through its link in `task_follow_ups` (`ON CONFLICT (source_id) DO
+NOTHING`), so an occurrence gets at most one, ever. A change-feed record or an idempotency
+key (issue 14) joins the same way: one more CTE `INSERT ... SELECT ... FROM changed`, same
+statement, same round trip.
 """
 
 from __future__ import annotations
@@ -44,13 +46,15 @@ from todo_core.domain.tasks import Priority, Task
 from todo_core.domain.users import User
 from todo_core.domain.validation import to_utc
 from todo_core.errors import AuthenticationFailed, NotFound, VersionMismatch
+from todo_core.ports import ToChange
 from todo_core.postgres.link import Rows, Sql, sql, sql_of_built
 from todo_core.postgres.listing import page_statement
-from todo_core.postgres.tables import ExternalIdentityRow, TaskRow, UserRow
+from todo_core.postgres.tables import ExternalIdentityRow, TaskFollowUpRow, TaskRow, UserRow
 
 users: Table = UserRow.__table__  # type: ignore[attr-defined]
 tasks: Table = TaskRow.__table__  # type: ignore[attr-defined]
 identities: Table = ExternalIdentityRow.__table__  # type: ignore[attr-defined]
+follow_ups: Table = TaskFollowUpRow.__table__  # type: ignore[attr-defined]
 E = TypeVar("E")
 
 
@@ -193,6 +197,8 @@ _IDENTITIES_OF = sql(
 )
 _THIS_TASK = (tasks.c.id == bindparam("task_id"), tasks.c.user_id == bindparam("owner"))
 _GET_TASK = sql(select(*TASK_COLUMNS).where(*_THIS_TASK))
+_FOLLOWED_UP = exists().where(follow_ups.c.source_id == tasks.c.id)
+_GET_TASK_TO_CHANGE = sql(select(*TASK_COLUMNS, _FOLLOWED_UP).where(*_THIS_TASK))
 _STORED_VERSION = select(tasks.c.version).where(*_THIS_TASK).scalar_subquery()
 
 
@@ -211,7 +217,10 @@ _ADD_TASK_AS_ACTOR = sql(
 
 def _update_statement(*, follow_up: bool) -> Sql:
     """(updated id or NULL, the version stored before): a NULL id with a NULL version means
-    the task is gone, with a version that it changed since it was loaded."""
+    the task is gone, with a version that it changed since it was loaded. The follow-up is
+    inserted with its link to the task it follows, whose primary key (the source) refuses a
+    second follow-up for the same occurrence: the statement fails, nothing of it is stored
+    (the foreign keys are checked at the end of the statement, when both rows exist)."""
     changed = (
         update(tasks)
         .where(*_THIS_TASK, tasks.c.version == bindparam("loaded"))
@@ -221,8 +230,17 @@ def _update_statement(*, follow_up: bool) -> Sql:
     )
     statement = select(select(changed.c.id).scalar_subquery(), _STORED_VERSION)
     if follow_up:
+        link = (
+            insert(follow_ups)
+            .from_select(
+                ["source_id", "follow_up_id"],
+                select(changed.c.id, bindparam("next_id", type_=tasks.c.id.type)),
+            )
+            .returning(follow_ups.c.follow_up_id)
+            .cte("link")
+        )
         following = insert(tasks).from_select(
-            _TASK_FIELDS, select(*_task_binds("next_")).select_from(changed)
+            _TASK_FIELDS, select(*_task_binds("next_")).select_from(link)
         )
         statement = statement.add_cte(following.cte("following"))
     return sql(statement)
@@ -322,6 +340,13 @@ class PostgresTaskRepository:
     async def get(self, *, user_id: UUID, task_id: UUID) -> Task | None:
         rows = await self._channel.read(_GET_TASK, {"task_id": task_id, "owner": user_id})
         return TASK_ROWS.entity(rows[0]) if rows else None
+
+    async def get_to_change(self, *, user_id: UUID, task_id: UUID) -> ToChange | None:
+        rows = await self._channel.read(_GET_TASK_TO_CHANGE, {"task_id": task_id, "owner": user_id})
+        if not rows:
+            return None
+        *columns, followed_up = rows[0]
+        return ToChange(TASK_ROWS.entity(columns), followed_up)
 
     async def update(
         self, task: Task, *, expected_version: int, follow_up: Task | None = None

@@ -405,3 +405,28 @@ class LoginThrottleRow(_Row, table=True):
         sa_column=Column(ARRAY(DateTime(timezone=True)), nullable=False)
     )
     last_failed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class TaskFollowUpRow(_Row, table=True):
+    """Which follow-up a recurring task's completion created: at most one per source, ever
+    (migration 0005 says why). `follow_up_id` is NULL once that follow-up is deleted."""
+
+    __tablename__ = "task_follow_ups"
+
+    source_id: UUID = Field(
+        sa_column=Column(
+            Uuid(),
+            ForeignKey("tasks.id", ondelete="CASCADE", name="fk_task_follow_ups_source_id_tasks"),
+            primary_key=True,
+        )
+    )
+    follow_up_id: UUID | None = Field(
+        default=None,
+        sa_column=Column(
+            Uuid(),
+            ForeignKey(
+                "tasks.id", ondelete="SET NULL", name="fk_task_follow_ups_follow_up_id_tasks"
+            ),
+            unique=True,
+        ),
+    )

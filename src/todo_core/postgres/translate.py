@@ -22,6 +22,7 @@ from todo_core.errors import (
 _UNIQUE_VIOLATION = "23505"
 _ACCOUNT_FIELDS = {"uq_users_email": "email", "uq_users_username": "username"}
 _IDENTITY_KEY = "pk_external_identities"  # a concurrent first request linked it already
+_FOLLOW_UP_KEY = "pk_task_follow_ups"  # see `todo_core.postgres.repositories._update_statement`
 # Raised on purpose by claim_idempotency_key() (see todo_core.postgres.keys).
 _KEY_SIGNALS: dict[str, type[Exception]] = {
     "TD409": IdempotencyKeyInUse,
@@ -71,6 +72,8 @@ def _integrity_of(original: BaseException | None) -> Exception:
         return DuplicateAccount(_ACCOUNT_FIELDS[constraint])
     if getattr(original, "sqlstate", None) == _UNIQUE_VIOLATION and constraint == _IDENTITY_KEY:
         return Conflict()
+    if getattr(original, "sqlstate", None) == _UNIQUE_VIOLATION and constraint == _FOLLOW_UP_KEY:
+        return Conflict()  # a second follow-up for one occurrence: it was read before the first
     if constraint == "pk_idempotency_keys":  # committed by another unit of work since our claim
         return KeyRaced()
     return StorageError()

@@ -18,7 +18,7 @@ from uuid import UUID
 from todo_core.domain.tasks import UNSET, Task, TaskChanges
 from todo_core.errors import BatchFailed, NotFound, TodoError, ValidationError, VersionMismatch
 from todo_core.ports import UnitOfWork
-from todo_core.services.operations import load_task
+from todo_core.services.operations import load_to_change
 
 MAX_OPERATIONS: Final = 100
 OPERATIONS: Final = ("create", "update", "complete", "reopen", "delete")
@@ -68,6 +68,7 @@ class _Batch:
         self._uow, self._owner, self._now = uow, owner_id, now
         self._refs: dict[str, UUID] = {}
         self._known: dict[UUID, Task | None] = {}  # None: deleted by this batch
+        self._followed_up: set[UUID] = set()  # tasks whose next occurrence exists
 
     async def run(self, operation: BatchOperation) -> BatchResult:
         op, ref = operation.op, operation.ref
@@ -96,7 +97,7 @@ class _Batch:
             "complete": TaskChanges(completed=True),
             "reopen": TaskChanges(completed=False),
         }[operation.op]
-        applied = task.apply(changes, self._now)
+        applied = task.apply(changes, self._now, followed_up=task.id in self._followed_up)
         following = applied.next_occurrence
         touched: tuple[UUID, ...] = ()
         if applied.changed:
@@ -106,6 +107,7 @@ class _Batch:
             touched = (task.id,) if following is None else (task.id, following.id)
         if following is not None:
             self._known[following.id] = following
+            self._followed_up.add(task.id)
         self._known[task.id] = task
         return BatchResult(operation.op, operation.ref, task.id, replace(task), following, touched)
 
@@ -117,7 +119,10 @@ class _Batch:
             if expected is not None and expected != task.version:
                 raise VersionMismatch(task.version)
             return task
-        return await load_task(self._uow, self._owner, task_id, expected)
+        loaded = await load_to_change(self._uow, self._owner, task_id, expected)
+        if loaded.followed_up:
+            self._followed_up.add(task_id)
+        return loaded.task
 
 
 def _new(owner_id: UUID, operation: BatchOperation, refs: dict[str, UUID], now: datetime) -> Task:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from todo_core.domain.tasks import Task, TaskChanges
 from todo_core.errors import Forbidden, NotFound, VersionMismatch
-from todo_core.ports import UnitOfWork
+from todo_core.ports import ToChange, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,11 @@ async def update_task(
 ) -> TaskUpdate:
     """Load, apply the entity's rule, save what changed, and add the follow-up if any.
     `changes` may depend on the loaded task (a toggle)."""
-    task = await load_task(uow, owner_id, task_id, expected_version)
-    applied = task.apply(changes(task) if callable(changes) else changes, now)
+    loaded = await load_to_change(uow, owner_id, task_id, expected_version)
+    task = loaded.task
+    applied = task.apply(
+        changes(task) if callable(changes) else changes, now, followed_up=loaded.followed_up
+    )
     if applied.changed:  # a follow-up is saved with the change it follows, or not at all
         await uow.tasks.update(
             task, expected_version=applied.loaded_version, follow_up=applied.next_occurrence
@@ -57,6 +60,21 @@ async def load_task(uow: UnitOfWork, owner_id: UUID, task_id: UUID, expected: in
     task = await uow.tasks.get(user_id=owner_id, task_id=task_id)
     if task is None:
         raise NotFound("task")
+    _check_version(task, expected)
+    return task
+
+
+async def load_to_change(
+    uow: UnitOfWork, owner_id: UUID, task_id: UUID, expected: int | None
+) -> ToChange:
+    """`load_task`, with whether the task's next occurrence already exists."""
+    loaded = await uow.tasks.get_to_change(user_id=owner_id, task_id=task_id)
+    if loaded is None:
+        raise NotFound("task")
+    _check_version(loaded.task, expected)
+    return loaded
+
+
+def _check_version(task: Task, expected: int | None) -> None:
     if expected is not None and expected != task.version:
         raise VersionMismatch(task.version)
-    return task
