@@ -89,6 +89,7 @@ _DOMAIN_PROBLEMS: tuple[tuple[type[errors.TodoError], ProblemType], ...] = (
     (errors.CursorExpired, ProblemType(410, "cursor-expired", "Cursor expired")),
     (errors.Conflict, ProblemType(409, "conflict", "Conflict")),
     (errors.StorageUnavailable, ProblemType(503, "database-unavailable", "Service unavailable")),
+    (errors.StorageBusy, ProblemType(503, "busy", "Busy")),
     (errors.StorageError, ProblemType(500, "storage-error", "Internal server error")),
     (errors.TodoError, ProblemType(400, "bad-request", "Bad request")),
 )
@@ -149,12 +150,12 @@ def _todo_error_handler(outages: OutageLog) -> Callable[[Request, Exception], An
         if status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         if status == 503:
-            headers["Retry-After"] = "2"
-        if isinstance(error, errors.StorageError):
+            headers["Retry-After"] = "1" if isinstance(error, errors.StorageBusy) else "2"
+        if isinstance(error, errors.StorageError | errors.StorageBusy):
             metrics = getattr(request.app.state, "metrics", None)
             if metrics is not None:
                 metrics.db_error(type(error).__name__)
-        if isinstance(error, errors.StorageUnavailable):  # expected in an outage: one line
+        if isinstance(error, errors.StorageUnavailable | errors.StorageBusy):  # one line each
             outages.report(error, where=f"{request.method} {request.url.path}")
         elif status >= 500:
             log.error("request failed: %s", type(error).__name__, exc_info=error)

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     db_ping_after_idle: float = Field(default=30.0, ge=0)  # seconds; 0: ping every checkout
     db_connect_timeout: int = Field(default=10, ge=1)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    db_lock_timeout_ms: int = Field(default=2_000, ge=1)  # a row-lock wait then answers 503
     db_pooled: bool | None = None  # None: detect Neon's `-pooler` host
     db_connect_attempts: int | None = Field(default=None, ge=1)  # default: 5 prod, 1 dev
     db_echo: bool = False
@@ -145,6 +146,8 @@ class Settings(BaseSettings):
             _check_secret(self.jwt_secret)
         if self.cors_allow_credentials and "*" in self.cors_origins:
             raise SettingsError("CORS_ORIGINS may not contain '*' when credentials are allowed")
+        if 0 < self.db_statement_timeout_ms <= self.db_lock_timeout_ms:
+            raise SettingsError("DB_LOCK_TIMEOUT_MS must be below DB_STATEMENT_TIMEOUT_MS")
         return self
 
 

@@ -17,7 +17,10 @@ TodoError
 ├── CursorExpired                      a change-feed cursor older than the tombstones (HTTP: 410)
 ├── BatchFailed(index, op, cause)      one operation of a batch failed; nothing was applied
 └── StorageError                       an adapter wrapped a driver error (`raise ... from e`)
-    └── StorageUnavailable             the database cannot be reached (HTTP: 503)
+    ├── StorageUnavailable             the database cannot be reached (HTTP: 503)
+    └── StorageBusy                    reachable, but what the request needs is held by
+                                       others (a row lock, every pooled connection) for too
+                                       long; retrying soon succeeds (HTTP: 503 + Retry-After)
 ```
 
 `str(error)` is always safe to show to a client: it never contains SQL, driver text or
@@ -145,3 +148,10 @@ class StorageError(TodoError):
 
 class StorageUnavailable(StorageError):  # noqa: N818 (names read as HTTP outcomes)
     default_message = "The database is unavailable; try again shortly."
+
+
+class StorageBusy(StorageError):  # noqa: N818 (names read as HTTP outcomes)
+    """Not an outage: the database is fine, the request waited its bounded time (for a row
+    another request is changing, or for a pooled connection) and gave up."""
+
+    default_message = "The data is busy with other requests; try again shortly."

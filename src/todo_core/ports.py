@@ -303,6 +303,9 @@ class EmailSender(Protocol):
 class HealthReport:
     database_ok: bool
     migration_current: bool | None  # None when the database could not be asked
+    # Reachable, but every pooled connection is in use: requests queue (and may answer 503
+    # busy), which is load, not an outage.
+    database_busy: bool = False
 
 
 class HealthProbe(Protocol):

@@ -13,7 +13,8 @@ from todo_api.deps import ServicesDep
 
 class HealthStatus(BaseModel):
     status: Literal["healthy", "degraded", "unhealthy"]
-    database: Literal["connected", "disconnected"]
+    # "busy": reachable, but every pooled connection is in use (load, not an outage)
+    database: Literal["connected", "busy", "disconnected"]
     migration: Literal["up-to-date", "out-of-date", "unknown"]
 
 
@@ -33,8 +34,8 @@ async def health(services: ServicesDep) -> JSONResponse:
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "2"})
     current = report.migration_current
     body = HealthStatus(
-        status="healthy" if current else "degraded",
-        database="connected",
+        status="healthy" if current and not report.database_busy else "degraded",
+        database="busy" if report.database_busy else "connected",
         migration="up-to-date" if current else "out-of-date",
     )
     return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})

@@ -46,8 +46,12 @@ _DESCRIPTIONS = {
     422: "Invalid input (`errors` lists each failing field), or an Idempotency-Key reused for "
     "another request",
     429: "Too many failed attempts; see Retry-After",
-    503: "The database (or the external issuer's JWKS, for a token with an unknown key) is "
-    "unavailable",
+    503: (
+        "The database (or the external issuer's JWKS, for a token with an unknown key) is"
+        " unavailable (`database-unavailable`), or busy (`busy`: the task stayed locked by"
+        " other writers, or no connection freed up, within the bounded wait); retry after"
+        " `Retry-After` seconds"
+    ),
 }
 
 

@@ -8,12 +8,13 @@ Nothing connects when it is built; nothing is registered anywhere on the side.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from todo_core.postgres.engine import EngineOptions, build_engine
+from todo_core.postgres.engine import EngineOptions, build_engine, build_probe_engine
 from todo_core.postgres.resilience import Breaker, ConnectionGuard, open_connection
 
 
@@ -32,6 +33,10 @@ class PostgresDatabase:
     # (see `link`); on the direct endpoint it travels in the startup options (None here).
     timeout_per_transaction_ms: int | None = None
     stats: AcquireStats = field(default_factory=AcquireStats)
+    lock_timeout_per_transaction_ms: int | None = None  # likewise
+    # The health probe's own small path (no pool): it still reaches the database when every
+    # pooled connection is taken, so /health can tell "busy" from "unreachable".
+    probe_engine: AsyncEngine | None = None
 
     @classmethod
     def from_url(cls, url: URL, options: EngineOptions) -> PostgresDatabase:
@@ -40,12 +45,16 @@ class PostgresDatabase:
             deadline=options.connect_deadline(url),
             breaker=Breaker(pause=options.circuit_pause),
             autocommit_reads=not options.is_pooled(url),
+            slots=asyncio.Semaphore(options.pool_size + options.max_overflow),
+            slot_wait=options.pool_timeout,
         )
         pooled = options.is_pooled(url)
         return cls(
             engine=build_engine(url, options),
             guard=guard,
             timeout_per_transaction_ms=options.statement_timeout_ms if pooled else None,
+            lock_timeout_per_transaction_ms=options.lock_timeout_ms if pooled else None,
+            probe_engine=build_probe_engine(url, options),
         )
 
     async def acquire(
@@ -60,6 +69,18 @@ class PostgresDatabase:
         finally:
             self.stats.waiting -= 1
 
+    async def release(self, connection: AsyncConnection) -> None:
+        """Close a connection from `acquire` (back to the pool) and free its slot."""
+        try:
+            await connection.close()
+        finally:
+            self.guard.release()
+
+    @property
+    def busy(self) -> bool:
+        """Every pooled connection is in use: new requests queue for one."""
+        return self.guard.busy
+
     async def connect_once(self) -> AsyncConnection:
         """One bounded attempt at a connection in a transaction, outside the breaker: for
         start-up, which does its own retrying."""
@@ -67,3 +88,5 @@ class PostgresDatabase:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.probe_engine is not None:
+            await self.probe_engine.dispose()

@@ -1,11 +1,13 @@
 """The async SQLAlchemy engine on psycopg 3, with Neon's quirks handled.
 
-Direct endpoint: the statement timeout travels in the startup `options`, free of charge.
+Direct endpoint: the statement and lock timeouts travel in the startup `options`, free of
+charge (the lock timeout, well below the statement timeout, bounds a wait for a row another
+request is changing: StorageBusy instead of a connection held for 30 s).
 Pooled endpoint (PgBouncer in transaction mode): startup `options` are refused and a session
 `SET` would leak to other clients on the same server connection, so every transaction starts
-with `SET LOCAL statement_timeout` (the unit of work pipelines it with its statements: see
-`link`); psycopg's automatic prepared statements are switched off, because the next
-transaction may land on a server connection that never saw them.
+with `SET LOCAL statement_timeout` and `lock_timeout` (the unit of work pipelines them with
+its statements: see `link`); psycopg's automatic prepared statements are switched off,
+because the next transaction may land on a server connection that never saw them.
 
 Connection health, without a round trip per checkout: a connection back from the pool is
 checked for free first (a server that ended the session while it sat idle - Neon's suspend
@@ -29,6 +31,7 @@ import psycopg
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from todo_core.postgres.url import is_pooled
 
@@ -46,6 +49,7 @@ class EngineOptions:
     ping_after_idle: float = 30.0  # seconds idle after which the check is a real ping
     connect_timeout: int = 10  # seconds; Neon advises at least 10
     statement_timeout_ms: int = 30_000
+    lock_timeout_ms: int = 2_000  # a row-lock wait then gives up (StorageBusy)
     pooled: bool | None = None  # None: detect from the URL
     echo: bool = False
     circuit_pause: float = 1.0  # seconds a tripped circuit refuses new work
@@ -74,7 +78,7 @@ def build_engine(url: URL, options: EngineOptions) -> AsyncEngine:
         connect_args=_connect_args(url, options, pooled=pooled),
     )
     if pooled:
-        _set_timeout_per_transaction(engine, options.statement_timeout_ms)
+        _set_timeouts_per_transaction(engine, options)
     if options.pool_pre_ping:
         _check_on_checkout(engine, options.ping_after_idle)
     return engine
@@ -118,6 +122,17 @@ def _answers_ping(engine: AsyncEngine, dbapi_connection: Any) -> bool:
         return False
 
 
+def build_probe_engine(url: URL, options: EngineOptions) -> AsyncEngine:
+    """A pool-less engine for the health probe: one short connection per check, outside the
+    app's pool, so a full pool cannot make a healthy database look dead."""
+    return create_async_engine(
+        url,
+        poolclass=NullPool,
+        hide_parameters=True,
+        connect_args=_connect_args(url, options, pooled=options.is_pooled(url)),
+    )
+
+
 def _connect_args(url: URL, options: EngineOptions, *, pooled: bool) -> dict[str, Any]:
     args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
@@ -128,13 +143,20 @@ def _connect_args(url: URL, options: EngineOptions, *, pooled: bool) -> dict[str
         # TimeZone=UTC: psycopg then hands back datetimes already in `datetime.UTC`, which
         # the domain takes without converting (a list reads hundreds of them).
         given = str(url.query.get("options", ""))
-        timeout = f"-c statement_timeout={options.statement_timeout_ms}"
-        args["options"] = f"{given} {timeout} -c TimeZone=UTC".strip()
+        timeouts = (
+            f"-c statement_timeout={int(options.statement_timeout_ms)}"
+            f" -c lock_timeout={int(options.lock_timeout_ms)}"
+        )
+        args["options"] = f"{given} {timeouts} -c TimeZone=UTC".strip()
     return args
 
 
-def _set_timeout_per_transaction(engine: AsyncEngine, timeout_ms: int) -> None:
-    statement = f"SET LOCAL statement_timeout = {int(timeout_ms)}"
+def _set_timeouts_per_transaction(engine: AsyncEngine, options: EngineOptions) -> None:
+    # Both in one statement (set_config(..., true) is SET LOCAL), as one SET was.
+    statement = (
+        f"SELECT set_config('statement_timeout', '{int(options.statement_timeout_ms)}', true),"
+        f" set_config('lock_timeout', '{int(options.lock_timeout_ms)}', true)"
+    )
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -7,6 +7,7 @@ import asyncio
 
 import psycopg
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_core.ports import HealthReport
 from todo_core.postgres.database import PostgresDatabase
@@ -25,15 +26,20 @@ class PostgresHealthProbe:
         self._timeout = timeout
 
     async def check(self) -> HealthReport:
+        # With every pooled connection taken, asking through the pool would wait behind the
+        # requests and time out: a busy database read as a dead one. Go around the pool.
+        busy = self._database.busy
+        engine = self._database.probe_engine if busy else self._database.engine
         try:
             async with asyncio.timeout(self._timeout):
-                revision = await self._query()
+                revision = await self._query(engine or self._database.engine)
         except Exception:  # any failure at all means "not connected"; the details go nowhere
             return HealthReport(database_ok=False, migration_current=None)
-        return HealthReport(database_ok=True, migration_current=revision == self._head)
+        current = revision == self._head
+        return HealthReport(database_ok=True, migration_current=current, database_busy=busy)
 
-    async def _query(self) -> str | None:
-        async with self._database.engine.connect() as connection:
+    async def _query(self, engine: AsyncEngine) -> str | None:
+        async with engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")  # no BEGIN
             link = await Link.on(connection, self._database.timeout_per_transaction_ms)
             try:

@@ -99,15 +99,26 @@ class Link:
     connection: DriverConnection[Any]
     timeout_per_transaction_ms: int | None  # set behind a pooler: `SET LOCAL` per batch
     observe: Callable[[str, Mapping[str, Any]], None] | None = None
+    lock_timeout_per_transaction_ms: int | None = None  # likewise
 
     @classmethod
-    async def on(cls, connection: AsyncConnection, timeout_per_transaction_ms: int | None) -> Link:
+    async def on(
+        cls,
+        connection: AsyncConnection,
+        timeout_per_transaction_ms: int | None,
+        lock_timeout_per_transaction_ms: int | None = None,
+    ) -> Link:
         """The link under a SQLAlchemy connection checked out in AUTOCOMMIT. Its statements
         still reach the engine's `before_cursor_execute` listeners and its SQL echo."""
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert isinstance(driver, DriverConnection)
-        return cls(driver, timeout_per_transaction_ms, _observer(connection))
+        return cls(
+            driver,
+            timeout_per_transaction_ms,
+            _observer(connection),
+            lock_timeout_per_transaction_ms,
+        )
 
     async def send(self, batch: Sequence[Bound], *, atomic: bool = False) -> list[Rows]:
         """Run `batch` in one round trip; the rows of each statement, in order. `atomic`:
@@ -131,8 +142,7 @@ class Link:
                 if transaction:
                     await connection.execute("BEGIN")
                 if self.timeout_per_transaction_ms is not None:
-                    timeout = int(self.timeout_per_transaction_ms)
-                    await connection.execute(f"SET LOCAL statement_timeout = {timeout}")
+                    await connection.execute(self._timeouts())
                 for statement, values in batch:
                     cursor = connection.cursor()
                     await cursor.execute(statement.text, self._bound(statement, values))
@@ -144,6 +154,18 @@ class Link:
             await self._forget_prepared()
             raise
         return [await c.fetchall() if c.description else [] for c in cursors]
+
+    def _timeouts(self) -> str:
+        timeout = int(self.timeout_per_transaction_ms or 0)
+        if self.lock_timeout_per_transaction_ms is None:
+            return f"SET LOCAL statement_timeout = {timeout}"
+        # Both in one statement (set_config(..., true) is SET LOCAL): no more statements than
+        # the statement timeout alone.
+        lock = int(self.lock_timeout_per_transaction_ms)
+        return (
+            f"SELECT set_config('statement_timeout', '{timeout}', true),"
+            f" set_config('lock_timeout', '{lock}', true)"
+        )
 
     def _bound(self, statement: Sql, values: Mapping[str, Any] | None) -> dict[str, Any]:
         params = statement.bind(values)

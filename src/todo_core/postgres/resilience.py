@@ -7,6 +7,9 @@
   and a pool slot all that time. Neon's cold start (a few seconds) fits well inside the bound.
 - Retried once: a connection cut between checkout and its first statement (a suspend, 57P01)
   is replaced by a fresh one without the caller seeing it.
+- Slots counted: a request first waits (at most `slot_wait`) for one of the pool's
+  connections; running out of them is StorageBusy (the database is fine, everyone is using
+  it), never StorageUnavailable, so it neither trips the circuit nor reads as an outage.
 - Short-circuited: after a failure, new requests fail at once for a moment instead of each
   waiting out the bound, so an outage answers 503 quickly; the first try after the pause
   either finds the database back (and closes the circuit) or opens it again.
@@ -22,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from todo_core.errors import StorageUnavailable
+from todo_core.errors import StorageBusy, StorageUnavailable
 from todo_core.postgres.translate import storage_errors
 
 
@@ -52,6 +55,8 @@ class ConnectionGuard:
     # Reads run without BEGIN/ROLLBACK (autocommit) unless the statement timeout needs a
     # transaction to live in (`SET LOCAL` behind a pooler).
     autocommit_reads: bool
+    slots: asyncio.Semaphore  # as many as the pool has connections
+    slot_wait: float  # seconds a request may wait for one (the pool timeout)
 
     async def acquire(
         self, engine: AsyncEngine, *, read_only: bool = False, autocommit: bool | None = None
@@ -59,15 +64,31 @@ class ConnectionGuard:
         """A connection with its transaction begun (or in autocommit, for reads where that is
         safe, or when asked), or StorageUnavailable (soon)."""
         self.breaker.check()
+        try:
+            async with asyncio.timeout(self.slot_wait):
+                await self.slots.acquire()
+        except TimeoutError:
+            raise StorageBusy() from None
         if autocommit is None:
             autocommit = read_only and self.autocommit_reads
         try:
             connection = await _open_with_one_retry(engine, self.deadline, autocommit)
-        except StorageUnavailable:
-            self.breaker.trip()
+        except BaseException as error:
+            self.slots.release()
+            if isinstance(error, StorageUnavailable):
+                self.breaker.trip()
             raise
         self.breaker.close()
         return connection
+
+    def release(self) -> None:
+        """Give back the slot of a connection `acquire` returned (after closing it)."""
+        self.slots.release()
+
+    @property
+    def busy(self) -> bool:
+        """Every slot is taken: a new request would wait for one."""
+        return self.slots.locked()
 
 
 async def _open_with_one_retry(

@@ -67,7 +67,7 @@ class PostgresLoginFailureLog:
                 rows = await connection.execute(_RECENT, {"keys": list(keys), "window": window})
                 return {key: [float(age) for age in ages] for key, ages in rows}
         finally:
-            await _release(connection)
+            await self._release(connection)
 
     async def record(self, keys: Sequence[str], *, window: float, keep: int) -> None:
         await self._write(_RECORD, {"keys": list(keys), "window": window, "keep": keep})
@@ -82,11 +82,10 @@ class PostgresLoginFailureLog:
                 await connection.execute(statement, values)
                 await connection.commit()
         finally:
-            await _release(connection)
+            await self._release(connection)
 
-
-async def _release(connection: AsyncConnection) -> None:
-    try:
-        await connection.rollback()  # a no-op after commit() or in autocommit
-    finally:
-        await connection.close()
+    async def _release(self, connection: AsyncConnection) -> None:
+        try:
+            await connection.rollback()  # a no-op after commit() or in autocommit
+        finally:
+            await self._database.release(connection)  # and its pool slot

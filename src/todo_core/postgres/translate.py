@@ -15,6 +15,7 @@ from todo_core.errors import (
     DuplicateAccount,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
+    StorageBusy,
     StorageError,
     StorageUnavailable,
 )
@@ -33,6 +34,9 @@ _KEY_SIGNALS: dict[str, type[Exception]] = {
 # Connection-level SQLSTATE classes: 08 connection exception, 57 operator intervention
 # (57P01 admin shutdown is what a suspending Neon compute sends), 53 insufficient resources.
 _UNAVAILABLE_CLASSES = ("08", "57", "53")
+# Waits that gave up while the database was fine: lock_timeout (55P03, a row another request
+# is changing) and a deadlock's victim (40P01). Retrying soon succeeds.
+_BUSY_STATES = ("55P03", "40P01")
 
 
 @contextmanager
@@ -41,24 +45,39 @@ def storage_errors() -> Iterator[None]:
         yield
     except exc.IntegrityError as error:
         raise _integrity(error) from error
-    except (exc.TimeoutError, exc.DisconnectionError, exc.InterfaceError) as error:
+    except exc.TimeoutError as error:  # the pool had no free connection in time
+        raise StorageBusy() from error
+    except (exc.DisconnectionError, exc.InterfaceError) as error:
         raise StorageUnavailable() from error
     except exc.DBAPIError as error:
         signal = _KEY_SIGNALS.get(getattr(error.orig, "sqlstate", None) or "")
         if signal is not None:
             raise signal() from error
+        if _is_busy(error.orig):
+            raise StorageBusy() from error
         if error.connection_invalidated or _is_unavailable(error.orig):
             raise StorageUnavailable() from error
         raise StorageError() from error
-    except psycopg.Error as error:
-        signal = _KEY_SIGNALS.get(getattr(error, "sqlstate", None) or "")
-        if signal is not None:
-            raise signal() from error
-        if isinstance(error, psycopg.IntegrityError):
-            raise _integrity_of(error) from error
-        raise (StorageUnavailable() if _is_unavailable(error) else StorageError()) from error
-    except OSError as error:
-        raise StorageUnavailable() from error
+    # The unit of work's statements run on the driver's connection directly (see `link`).
+    except (OSError, psycopg.Error) as error:
+        raise _driver_error(error) from error
+
+
+def _driver_error(error: OSError | psycopg.Error) -> Exception:
+    signal = _KEY_SIGNALS.get(getattr(error, "sqlstate", None) or "")
+    if signal is not None:
+        return signal()
+    if isinstance(error, psycopg.IntegrityError):
+        return _integrity_of(error)
+    if _is_busy(error):
+        return StorageBusy()
+    if isinstance(error, OSError) or _is_unavailable(error):
+        return StorageUnavailable()
+    return StorageError()
+
+
+def _is_busy(original: BaseException | None) -> bool:
+    return getattr(original, "sqlstate", None) in _BUSY_STATES
 
 
 def _integrity(error: exc.IntegrityError) -> Exception:

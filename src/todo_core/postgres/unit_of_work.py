@@ -111,9 +111,18 @@ class PostgresUnitOfWork:
         return self
 
     async def _connect(self) -> None:
-        self._connection = await self._database.acquire(autocommit=True)
-        with storage_errors():
-            self._link = await Link.on(self._connection, self._database.timeout_per_transaction_ms)
+        connection = await self._database.acquire(autocommit=True)
+        try:
+            with storage_errors():
+                self._link = await Link.on(
+                    connection,
+                    self._database.timeout_per_transaction_ms,
+                    self._database.lock_timeout_per_transaction_ms,
+                )
+        except BaseException:
+            await self._database.release(connection)  # and its slot
+            raise
+        self._connection = connection
 
     def _actor_values(self) -> dict[str, Any]:
         """The binds of `repositories.actor_may_act()`."""
@@ -217,7 +226,7 @@ class PostgresUnitOfWork:
             try:
                 await connection.invalidate()
             finally:
-                await connection.close()
+                await self._database.release(connection)
         await self._connect()
 
     async def __aexit__(
@@ -229,7 +238,7 @@ class PostgresUnitOfWork:
         self._writes = []  # never committed: dropped, as a rollback would
         connection, self._connection, self._link = self._connection, None, None
         if connection is not None:
-            await connection.close()
+            await self._database.release(connection)
 
 
 def _nothing(rows: Rows) -> None:

@@ -23,7 +23,7 @@ from uuid import UUID
 from todo_core.domain.idempotency import KeyAnswered, KeyEffectMissing, KeyRaced
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.tasks import UNSET, Priority, Task, TaskChanges
-from todo_core.errors import IdempotencyKeyInUse
+from todo_core.errors import Conflict, IdempotencyKeyInUse, StorageBusy, VersionMismatch
 from todo_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from todo_core.services import idempotency as keys
 from todo_core.services.batch import BatchOperation, BatchResult, run_batch
@@ -31,6 +31,9 @@ from todo_core.services.idempotency import DEFAULT_KEY_LIFETIME, Idempotency
 from todo_core.services.operations import TaskUpdate, load_task, only_their_own, update_task
 
 R = TypeVar("R")
+
+# Attempts of a save without If-Match that keeps losing races (see `TaskService.update`).
+_REDOS = 50
 
 
 class TaskTarget(TypedDict, total=False):
@@ -164,14 +167,31 @@ class TaskService:
         expected_version: int | None = None,
         idempotency: Idempotency[TaskUpdate] | None = None,
     ) -> TaskUpdate:
-        """Apply `changes`; `completed` true/false completes or reopens (never a toggle)."""
+        """Apply `changes`; `completed` true/false completes or reopens (never a toggle).
+
+        With `expected_version` (If-Match) a stale version is VersionMismatch. Without it the
+        last writer wins: a save that lost the race to a concurrent writer is redone on the
+        new state (load, apply, save), so every such request applies and none fails with
+        VersionMismatch. Retry rather than lock: the write is one statement sent at commit
+        (two round trips per read-modify-write); holding a row lock from the load to the save
+        would keep a transaction open across both round trips of every update, to serve the
+        rare contended one. A redo applies the request's own changes to the current state (no
+        field of the other writer is lost, a completion re-decides its follow-up), costs two
+        round trips per lost race, and each round of racers has a winner; past `_REDOS` the
+        answer is StorageBusy (503, retry), never 412."""
 
         async def change(uow: UnitOfWork, now: datetime) -> TaskUpdate:
             return await update_task(uow, owner_id, task_id, changes, expected_version, now)
 
-        return await self._write(
-            (actor_id, owner_id, authenticated_at), idempotency, change, lambda r: r.touched
-        )
+        actor = (actor_id, owner_id, authenticated_at)
+        if expected_version is not None:
+            return await self._write(actor, idempotency, change, lambda r: r.touched)
+        for _ in range(_REDOS):
+            try:
+                return await self._write(actor, idempotency, change, lambda r: r.touched)
+            except (VersionMismatch, Conflict):  # Conflict: a follow-up made since our read
+                continue
+        raise StorageBusy("The task kept changing under this request; try again shortly.")
 
     async def toggle(
         self,
