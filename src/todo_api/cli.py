@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError as SettingsValidationError
@@ -26,7 +27,7 @@ from todo_api import __version__, bootstrap, db_commands, mcp
 from todo_api.bootstrap import Config
 from todo_api.logs import configure_logging
 from todo_api.settings import Settings
-from todo_core import TodoError
+from todo_core import StorageUnavailable, TodoError
 
 DEFAULT_PORT = 8000
 
@@ -71,11 +72,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     up = db.add_parser("upgrade", help="migrate to REV (default: head)")
     up.add_argument("revision", nargs="?", default="head")
-    up.set_defaults(run=_with_config(lambda c, a: db_commands.upgrade(c, a.revision), "upgraded"))
+    _lock_timeout_option(up)
+    up.set_defaults(
+        run=_with_config(
+            lambda c, a: db_commands.upgrade(
+                c, a.revision, lock_wait=a.lock_timeout, on_wait=_say_waiting
+            ),
+            "upgraded",
+        )
+    )
     down = db.add_parser("downgrade", help="migrate down to REV (default: one step)")
     down.add_argument("revision", nargs="?", default="-1")
+    down.add_argument("--yes", action="store_true", help="drop tables that hold rows")
+    _lock_timeout_option(down)
     down.set_defaults(
-        run=_with_config(lambda c, a: db_commands.downgrade(c, a.revision), "downgraded")
+        run=_with_config(
+            lambda c, a: db_commands.downgrade(
+                c,
+                a.revision,
+                lock_wait=a.lock_timeout,
+                on_wait=_say_waiting,
+                confirm=partial(_confirm_drop, yes=a.yes),
+            ),
+            "downgraded",
+        )
     )
     db.add_parser("current", help="show the revision").set_defaults(run=_current)
     db.add_parser("tables", help="tables, columns, row counts").set_defaults(run=_tables)
@@ -93,6 +113,31 @@ def _port(args: argparse.Namespace) -> int:
     if not given.isdigit() or not 0 < int(given) < 65536:
         raise CommandError(f"PORT is invalid: {given!r} is not a port number")
     return int(given)
+
+
+def _lock_timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="give up waiting for another migration's lock after this (default: 300)",
+    )
+
+
+def _say_waiting(message: str) -> None:
+    print(f"todo: {message}", file=sys.stderr, flush=True)
+
+
+def _confirm_drop(dropped: db_commands.Dropped, *, yes: bool) -> bool:
+    """--yes, or a person at the terminal says yes; otherwise the downgrade is refused."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    listed = db_commands.describe_dropped(dropped)
+    print(f"todo: this downgrade drops tables holding rows: {listed}", file=sys.stderr)
+    return input("Drop them? [y/N] ").strip().lower() in ("y", "yes")
 
 
 def _config() -> Config:
@@ -131,9 +176,13 @@ def _serve(args: argparse.Namespace) -> None:
     try:
         # Waits (retried in production, logged per attempt), then migrates in development or
         # checks the schema in production: once, here, so the app's own start skips it.
-        _run(bootstrap.start_once(config))
-    except CommandError as error:
-        raise CommandError(f"cannot reach the database ({error})") from None
+        asyncio.run(bootstrap.start_once(config))
+    except StorageUnavailable as error:
+        said = str(error)
+        reach = said if said.startswith("cannot reach") else f"cannot reach the database ({said})"
+        raise CommandError(reach) from None
+    except TodoError as error:  # a migration in development: what is in the way, in one line
+        raise CommandError(str(error)) from None
     _uvicorn(config.settings, host=args.host, port=_port(args), workers=args.workers)
 
 

@@ -7,22 +7,39 @@ adapter (import-linter checks it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from todo_api.bootstrap import Config, build_database, build_services
+from todo_api.bootstrap import Config, build_services
 from todo_core.postgres import EmbeddedPostgresUnavailableError as EmbeddedPostgresUnavailableError
 from todo_core.postgres import embedded_postgres, migrate
-from todo_core.postgres.introspect import table_overview
 from todo_core.seed import seed_development_data
 
+Dropped = migrate.Dropped
+describe_dropped = migrate.describe_dropped
 
-async def upgrade(config: Config, revision: str = "head") -> None:
-    await migrate.upgrade(config.migration_url, revision)
+
+async def upgrade(
+    config: Config,
+    revision: str = "head",
+    *,
+    lock_wait: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> None:
+    await migrate.upgrade(config.migration_url, revision, lock_wait=lock_wait, on_wait=on_wait)
 
 
-async def downgrade(config: Config, revision: str) -> None:
-    await migrate.downgrade(config.migration_url, revision)
+async def downgrade(
+    config: Config,
+    revision: str,
+    *,
+    lock_wait: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+    confirm: Callable[[Dropped], bool] | None = None,
+) -> None:
+    await migrate.downgrade(
+        config.migration_url, revision, lock_wait=lock_wait, on_wait=on_wait, confirm=confirm
+    )
 
 
 async def current(config: Config) -> tuple[str | None, str | None]:
@@ -31,12 +48,7 @@ async def current(config: Config) -> tuple[str | None, str | None]:
 
 
 async def tables(config: Config) -> list[tuple[str, list[tuple[str, str]], int]]:
-    database = build_database(config, config.migration_url)
-    try:
-        async with database.engine.connect() as connection:
-            return await connection.run_sync(table_overview)
-    finally:
-        await database.dispose()
+    return await migrate.tables(config.migration_url)
 
 
 async def seed(config: Config) -> int:

@@ -16,6 +16,8 @@ TodoError
 ├── IdempotencyKeyReused               the key was used for a different request (HTTP: 422)
 ├── CursorExpired                      a change-feed cursor older than the tombstones (HTTP: 410)
 ├── BatchFailed(index, op, cause)      one operation of a batch failed; nothing was applied
+├── MigrationError                     a schema migration cannot run or went wrong; the message
+│                                      says what is in the way and what to do
 └── StorageError                       an adapter wrapped a driver error (`raise ... from e`)
     ├── StorageUnavailable             the database cannot be reached (HTTP: 503)
     └── StorageBusy                    reachable, but what the request needs is held by
@@ -140,6 +142,13 @@ class BatchFailed(TodoError):  # noqa: N818 (names read as HTTP outcomes)
     def __init__(self, index: int, op: str, cause: TodoError) -> None:
         self.index, self.op, self.cause = index, op, cause
         super().__init__(f"Operation {index} ({op}) failed, so none was applied: {cause}")
+
+
+class MigrationError(TodoError):
+    """A migration cannot run (a foreign table in the way, the lock not had in time, a
+    downgrade not confirmed) or was interrupted; one line, safe to print."""
+
+    default_message = "The migration could not run."
 
 
 class StorageError(TodoError):
