@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import psycopg
 from sqlalchemy.engine import URL
@@ -107,3 +108,44 @@ def test_a_downgrade_that_drops_rows_says_what_and_needs_yes(scratch_database: U
     confirmed = todo("db", "downgrade", "base", "--yes", DATABASE_URL=plain(scratch_database))
     assert (confirmed.returncode, confirmed.stdout) == (0, "todo: downgraded\n"), confirmed.stderr
     assert asyncio.run(migrate.current_revision(scratch_database)) is None
+
+
+def test_an_upgrade_whose_connection_is_killed_says_so_in_one_line(
+    scratch_database: URL,
+) -> None:
+    asyncio.run(migrate.upgrade(scratch_database, "0001_initial"))
+    dsn = libpq_dsn(scratch_database)
+    with psycopg.connect(dsn) as holder, psycopg.connect(dsn, autocommit=True) as killer:
+        holder.execute("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE")  # the next step waits here
+        upgrade = subprocess.Popen(
+            [sys.executable, "-m", "todo_api.cli", "db", "upgrade"],
+            env={**os.environ, "DATABASE_URL": plain(scratch_database)},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd="/",
+        )
+        waiting = (
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'todo migrations'"
+            " AND wait_event_type = 'Lock'"
+        )
+        for _ in range(600):
+            row = killer.execute(waiting).fetchone()
+            if row is not None:
+                killer.execute("SELECT pg_terminate_backend(%s)", row)
+                break
+            time.sleep(0.05)
+        else:
+            upgrade.kill()
+            raise AssertionError("the upgrade never came to wait for the table lock")
+        stdout, stderr = upgrade.communicate(timeout=120)
+        holder.rollback()
+    assert (upgrade.returncode, stdout) == (2, ""), stderr
+    [line] = stderr.splitlines()
+    assert line.startswith(
+        f"todo: error: lost the connection to the database at {where(scratch_database)}"
+        " during the migration ("
+    )
+    assert line.endswith("); the interrupted step was rolled back: run it again")
+    assert asyncio.run(migrate.current_revision(scratch_database)) == "0001_initial"

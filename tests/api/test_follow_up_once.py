@@ -83,3 +83,20 @@ async def test_a_deleted_follow_up_is_not_created_again(
     again = await patch(client, auth, task_id, True)
     assert again["next_occurrence"] is None
     assert await all_ids(client, auth) == [task_id]
+
+
+async def test_concurrent_completes_all_apply_with_one_follow_up(
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
+    auth = await sign_up()
+    task_id = await recurring(client, auth)
+    answers = await asyncio.gather(
+        *(
+            client.patch(f"{TASKS}/{task_id}", json={"completed": True}, headers=auth)
+            for _ in range(20)
+        )
+    )
+    assert [answer.status_code for answer in answers] == [200] * 20  # no If-Match: never 412
+    follow_ups = [a.json()["next_occurrence"] for a in answers if a.json()["next_occurrence"]]
+    assert len(follow_ups) == 1
+    assert sorted(await all_ids(client, auth)) == sorted([task_id, follow_ups[0]["id"]])
