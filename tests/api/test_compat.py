@@ -3,6 +3,7 @@ as `/api/v1`, in the shape Better Auth / Neon Auth front ends call."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -72,6 +73,20 @@ async def test_a_stale_if_match_stops_the_toggle(
     assert retried.headers["content-type"] == PROBLEM
     now = await client.get(f"/api/me/tasks/{task['id']}", headers=headers)
     assert now.json()["completed"] is True
+
+
+async def test_concurrent_toggles_without_if_match_each_flip_once(
+    client: httpx.AsyncClient, sign_up: SignUp
+) -> None:
+    headers = await sign_up()
+    task = (await client.post("/api/me/tasks", json={"title": "t"}, headers=headers)).json()
+    url = f"/api/me/tasks/{task['id']}"
+    toggles = await asyncio.gather(
+        *(client.patch(f"{url}/complete", headers=headers) for _ in range(9))
+    )
+    assert [answer.status_code for answer in toggles] == [200] * 9  # never 412 without If-Match
+    now = (await client.get(url, headers=headers)).json()
+    assert (now["completed"], now["version"]) == (True, 10)  # nine flips, one after another
 
 
 async def test_put_honours_if_match_and_validates(

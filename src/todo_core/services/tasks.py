@@ -23,7 +23,7 @@ from uuid import UUID
 from todo_core.domain.idempotency import KeyAnswered, KeyEffectMissing, KeyRaced
 from todo_core.domain.queries import TaskPage, TaskQuery
 from todo_core.domain.tasks import UNSET, Priority, Task, TaskChanges
-from todo_core.errors import Conflict, IdempotencyKeyInUse, StorageBusy, VersionMismatch
+from todo_core.errors import IdempotencyKeyInUse, StorageBusy, VersionMismatch
 from todo_core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from todo_core.services import idempotency as keys
 from todo_core.services.batch import BatchOperation, BatchResult, run_batch
@@ -168,30 +168,13 @@ class TaskService:
         idempotency: Idempotency[TaskUpdate] | None = None,
     ) -> TaskUpdate:
         """Apply `changes`; `completed` true/false completes or reopens (never a toggle).
-
-        With `expected_version` (If-Match) a stale version is VersionMismatch. Without it the
-        last writer wins: a save that lost the race to a concurrent writer is redone on the
-        new state (load, apply, save), so every such request applies and none fails with
-        VersionMismatch. Retry rather than lock: the write is one statement sent at commit
-        (two round trips per read-modify-write); holding a row lock from the load to the save
-        would keep a transaction open across both round trips of every update, to serve the
-        rare contended one. A redo applies the request's own changes to the current state (no
-        field of the other writer is lost, a completion re-decides its follow-up), costs two
-        round trips per lost race, and each round of racers has a winner; past `_REDOS` the
-        answer is StorageBusy (503, retry), never 412."""
+        Without `expected_version` the last writer wins (see `_change`)."""
 
         async def change(uow: UnitOfWork, now: datetime) -> TaskUpdate:
             return await update_task(uow, owner_id, task_id, changes, expected_version, now)
 
         actor = (actor_id, owner_id, authenticated_at)
-        if expected_version is not None:
-            return await self._write(actor, idempotency, change, lambda r: r.touched)
-        for _ in range(_REDOS):
-            try:
-                return await self._write(actor, idempotency, change, lambda r: r.touched)
-            except (VersionMismatch, Conflict):  # Conflict: a follow-up made since our read
-                continue
-        raise StorageBusy("The task kept changing under this request; try again shortly.")
+        return await self._change(actor, idempotency, change, expected_version)
 
     async def toggle(
         self,
@@ -205,8 +188,9 @@ class TaskService:
         """Complete an open task, reopen a completed one: the compatibility surface's
         `PATCH .../complete`, which the front ends calling it expect to toggle. The choice is
         made on the version loaded here and the write is guarded by that version, so two
-        racing toggles never both apply to one state; `expected_version` (If-Match) makes
-        a retried toggle safe."""
+        racing toggles never both apply to one state (without `expected_version` the loser
+        is redone on the new state: each toggle flips once); `expected_version` (If-Match)
+        makes a retried toggle safe."""
 
         async def flip(uow: UnitOfWork, now: datetime) -> TaskUpdate:
             return await update_task(
@@ -214,9 +198,36 @@ class TaskService:
                 lambda task: TaskChanges(completed=not task.completed), expected_version, now,
             )  # fmt: skip
 
-        return await self._write(
-            (actor_id, owner_id, authenticated_at), None, flip, lambda r: r.touched
-        )
+        actor = (actor_id, owner_id, authenticated_at)
+        return await self._change(actor, None, flip, expected_version)
+
+    async def _change(
+        self,
+        actor: tuple[UUID, UUID, datetime | None],
+        idempotency: Idempotency[TaskUpdate] | None,
+        change: Callable[[UnitOfWork, datetime], Awaitable[TaskUpdate]],
+        expected_version: int | None,
+    ) -> TaskUpdate:
+        """A read-modify-write. With `expected_version` (If-Match) a stale version is
+        VersionMismatch (412). Without it the last writer wins: a save that lost the race to
+        a concurrent writer is redone on the new state (load, apply, save), so every such
+        request applies and none fails with VersionMismatch.
+
+        Retry rather than lock: the write is one statement sent at commit (two round trips
+        per read-modify-write); holding a row lock from the load to the save would keep a
+        transaction open across both round trips of every update, to serve the rare contended
+        one. A redo applies the request's own changes to the current state (no field of the
+        other writer is lost, a completion re-decides its follow-up), costs two round trips
+        per lost race, and each round of racers has a winner; past `_REDOS` the answer is
+        StorageBusy (503, retry), never 412."""
+        if expected_version is not None:
+            return await self._write(actor, idempotency, change, lambda r: r.touched)
+        for _ in range(_REDOS):
+            try:
+                return await self._write(actor, idempotency, change, lambda r: r.touched)
+            except VersionMismatch:
+                continue
+        raise StorageBusy("The task kept changing under this request; try again shortly.")
 
     async def complete(self, **target: Unpack[TaskTarget]) -> TaskUpdate:
         """Idempotent: completing a completed task changes nothing and creates no follow-up."""
