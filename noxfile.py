@@ -154,7 +154,7 @@ def bench(session: nox.Session) -> None:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         session.run(*sudo, "apt-get", "update", "-qq", external=True)
         session.run(*sudo, "apt-get", "install", "-y", "-qq", "wrk", external=True)
-    session.install("-c", LOCK, "-e", ".[dev]", "matplotlib>=3.8", "py-spy>=0.3.14")
+    _install(session, "bench")
     session.run("python", "-m", "bench", *session.posargs)
 
 

@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--database-url URL] [--seconds S] [--connections C]`."""
+"""`python -m bench [--quick] [--versus] [--rounds N] [--database-url URL] [--seconds S]
+[--connections C]`."""
 
 from __future__ import annotations
 
@@ -38,6 +39,14 @@ def main() -> None:
         metavar="RTT_MS,...",
         help="WAN mode (bench/wan.py): the database behind a proxy adding these RTTs, e.g. 10,40",
     )
+    parser.add_argument(
+        "--versus",
+        action="store_true",
+        help="only the no-op and ours beside the template (create, get, list_100, update)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="run the schedule N times, interleaved; medians"
+    )
     parser.add_argument("--samples", type=int, default=15, help="WAN mode: requests per op")
     args = parser.parse_args()
     if args.wan:
@@ -56,6 +65,8 @@ def main() -> None:
         database_url=args.database_url,
         server_env=dict(item.split("=", 1) for item in args.server_env),
         profile=frozenset(filter(None, args.profile.split(","))),
+        rounds=args.rounds,
+        versus=args.versus,
     )
     results, meta = run(options)
     found = report.targets(results, meta["peak_rss_mb"])

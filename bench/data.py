@@ -12,10 +12,11 @@ import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import bcrypt
+import jwt
 import psycopg
 from sqlalchemy.engine import make_url
 
@@ -44,6 +45,26 @@ _NTH_ROW = """
 SELECT created_at, id FROM tasks WHERE user_id = %(user)s
 ORDER BY created_at DESC, id DESC OFFSET %(offset)s LIMIT 1
 """
+
+
+# The template baseline's rows (bench/template.py): its `user` and `item` tables, in the same
+# database. Only what its scenarios touch: `small` with the same 1,000 items (title and
+# description of the same length as ours), and `writer`, whose creates are removed after each
+# create run (see `reset_template_writer`). Its `item` has no index on owner_id, so each list
+# scans the table: ours holds 100,000 more tasks, its table only these.
+_INSERT_TEMPLATE_USER = """
+INSERT INTO "user" (id, email, is_active, is_superuser, full_name, hashed_password, created_at)
+VALUES (%(id)s, %(email)s, true, false, %(name)s, %(hash)s, now())
+"""
+_INSERT_TEMPLATE_ITEMS = """
+INSERT INTO item (id, title, description, owner_id, created_at)
+SELECT gen_random_uuid(), 'Task number ' || g,
+       'Something to do, written down so that it is not forgotten (' || g || ')',
+       %(user)s, now() - make_interval(secs => g)
+FROM generate_series(1, %(count)s) AS g
+RETURNING id
+"""
+TEMPLATE_ROLES = {"small": SMALL, "writer": 0}
 
 
 @dataclass
@@ -108,3 +129,41 @@ def log_in(base_url: str, email: str) -> str:
     request = urllib.request.Request(base_url + "/api/v1/auth/login", data=form, method="POST")  # noqa: S310
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
         return str(json.load(answer)["access_token"])
+
+
+def template_role(role: str) -> str:
+    """The key of a template user in `Dataset.users`, `tokens`, `ids` and `id_files`."""
+    return f"template_{role}"
+
+
+def prepare_template(database_url: str, workdir: Path, data: Dataset, *, secret: str) -> None:
+    """The template's users and items (its tables exist: `bench.template --create-tables`), and
+    tokens with the claims its login issues (`exp` in 8 days, `sub` the user id), HS256."""
+    password_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)).decode()  # never used
+    with psycopg.connect(conninfo(database_url), autocommit=True) as connection:
+        for role, count in TEMPLATE_ROLES.items():
+            key = template_role(role)
+            data.users[key] = uuid.uuid4()
+            values = {"id": data.users[key], "email": f"{role}@template.example", "name": role}
+            connection.execute(_INSERT_TEMPLATE_USER, {**values, "hash": password_hash})
+            rows = connection.execute(
+                _INSERT_TEMPLATE_ITEMS, {"user": data.users[key], "count": count}
+            )
+            data.ids[key] = [row[0] for row in rows]
+            expires = datetime.now(UTC) + timedelta(days=8)
+            claims = {"exp": expires, "sub": str(data.users[key])}
+            data.tokens[key] = jwt.encode(claims, secret, algorithm="HS256")
+        connection.execute("VACUUM ANALYZE item")
+    key = template_role("small")
+    data.id_files[key] = workdir / f"{key}-ids.txt"
+    data.id_files[key].write_text("".join(f"{item_id}\n" for item_id in data.ids[key]))
+
+
+def reset_template_writer(database_url: str, data: Dataset) -> None:
+    """Remove what a create run added to the template's table: with no index on owner_id, its
+    list would otherwise scan every item created so far, a cost growing with each round."""
+    with psycopg.connect(conninfo(database_url), autocommit=True) as connection:
+        connection.execute(
+            "DELETE FROM item WHERE owner_id = %s", (data.users[template_role("writer")],)
+        )
+        connection.execute("VACUUM ANALYZE item")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import statistics
 import subprocess
 import tempfile
 import time
@@ -13,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import dbceiling, servers, wrk
-from bench.data import Dataset, log_in, prepare
-from bench.scenarios import Scenario, scenarios
+from bench.data import Dataset, log_in, prepare, prepare_template, reset_template_writer
+from bench.scenarios import VERSUS, Scenario, scenarios, template_scenarios
 
 PROBE = "get"  # the request whose latency is watched while logins run
 
@@ -31,6 +34,8 @@ class Options:
     database_url: str | None
     server_env: dict[str, str] = field(default_factory=dict)  # e.g. DB_POOL_SIZE for trials
     profile: frozenset[str] = frozenset()  # scenarios to record with py-spy
+    rounds: int = 1  # the whole schedule this many times; rows are the medians
+    versus: bool = False  # only the no-op and ours beside the template (no ceilings, probes)
 
 
 @contextmanager
@@ -50,51 +55,108 @@ def run(options: Options) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
         environment = {**servers.api_environment(url), **options.server_env}
         servers.migrate(environment)
         # Enough single-use ids for the fastest rate we have seen, with room to spare.
-        data = prepare(url, Path(workdir), one_shot_ids=int(4000 * options.seconds) + 1000)
-        api_port, noop_port = servers.free_port(), servers.free_port()
-        api_server = servers.serve(servers.api_command(api_port), environment, api_port, "/health")
-        noop_server = servers.serve(
-            servers.noop_command(noop_port), environment, noop_port, "/noop"
+        one_shot = (int(4000 * options.seconds) + 1000) * options.rounds
+        data = prepare(url, Path(workdir), one_shot_ids=one_shot)
+        template_env = servers.template_environment(url, secrets.token_urlsafe(48))
+        servers.create_template_tables(template_env)
+        prepare_template(url, Path(workdir), data, secret=template_env["TEMPLATE_SECRET_KEY"])
+        ports = {role: servers.free_port() for role in ("api", "noop", "template")}
+        api_server = servers.serve(
+            servers.api_command(ports["api"]), environment, ports["api"], "/health"
         )
-        with api_server as api, noop_server as noop:
+        noop_server = servers.serve(
+            servers.noop_command(ports["noop"]), environment, ports["noop"], "/noop"
+        )
+        template_server = servers.serve(
+            servers.template_command(ports["template"]), template_env, ports["template"], "/ready"
+        )
+        with api_server as api, noop_server as noop, template_server as template:
             for role in ("small", "large", "writer", "churn"):
                 data.tokens[role] = log_in(api.base_url, data.email(role))
-            results = _http(options, data, {"api": api, "noop": noop})
-            results.update(_logins_and_probe(options, data, api.base_url))
+            by_role = {"api": api, "noop": noop, "template": template}
+            results = _http(options, data, by_role, url)
+            if not options.versus:
+                results.update(_logins_and_probe(options, data, api.base_url))
             peak_rss = api.peak_rss_mb()
             noop_rss = noop.peak_rss_mb()
-        _database_ceiling(options, data, url, results)
+            template_rss = template.peak_rss_mb()
+        if not options.versus:
+            _database_ceiling(options, data, url, results)
+        _ratios(results)
     meta = {
         "seconds_per_scenario": options.seconds,
         "connections": options.connections,
+        "rounds": options.rounds,
         "peak_rss_mb": round(peak_rss, 1),
         "noop_peak_rss_mb": round(noop_rss, 1),
+        "template_peak_rss_mb": round(template_rss, 1),
         "wall_seconds": round(time.monotonic() - started, 1),
+        "load_average_1m_range": _load_range(results),
         "note": f"wrk -t1 -c{options.connections}, {options.seconds:g} s per scenario, "
-        f"one uvicorn worker; wrk, server and PostgreSQL share {_cores()} cores",
+        f"{options.rounds} round(s), medians; one uvicorn worker per server; wrk, servers and "
+        f"PostgreSQL share {_cores()} cores",
     }
     return results, meta
 
 
+def schedule(data: Dataset, *, versus: bool, rounds: int) -> list[Scenario]:
+    """Every scenario in order, each template counterpart right after ours; in versus mode
+    only the no-op and the compared pairs. Rounds alternate which of a pair runs first, so
+    a drift in the machine's load does not always favour the same side."""
+    template = {s.name: s for s in template_scenarios(data)}
+    plan: list[Scenario] = []
+    for round_no in range(rounds):
+        for scenario in scenarios(data):
+            if scenario.name in VERSUS:
+                pair = [scenario, template[VERSUS[scenario.name]]]
+                plan.extend(pair if round_no % 2 == 0 else pair[::-1])
+            elif not versus or scenario.name == "noop":
+                plan.append(scenario)
+    return plan
+
+
 def _http(
-    options: Options, data: Dataset, by_role: dict[str, servers.Server]
+    options: Options, data: Dataset, by_role: dict[str, servers.Server], database_url: str
 ) -> dict[str, dict[str, Any]]:
     urls = {role: server.base_url for role, server in by_role.items()}
-    results: dict[str, dict[str, Any]] = {}
-    for scenario in scenarios(data):
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for scenario in schedule(data, versus=options.versus, rounds=options.rounds):
         if options.warmup and not scenario.once and scenario.name != "login":
             _load(urls, scenario, data, options.warmup, options.connections)
         connections = options.login_connections if scenario.name == "login" else options.connections
         server = by_role[scenario.server]
+        load_average = os.getloadavg()[0]
         cpu_before, started = server.cpu_seconds(), time.monotonic()
         with profiling(server.pid, scenario.name, options):
             load = _load(urls, scenario, data, options.seconds, connections)
-        results[scenario.name] = _row(load)
-        results[scenario.name]["server_cpu"] = round(
+        row = _row(load)
+        row["server_cpu"] = round(
             (server.cpu_seconds() - cpu_before) / (time.monotonic() - started), 2
         )
-        print(f"  {scenario.name:<18} {load.rps:9.0f} req/s  p99 {load.p99_ms:7.2f} ms", flush=True)
-    return results
+        row["load_average_1m"] = round(load_average, 2)
+        runs.setdefault(scenario.name, []).append(row)
+        if scenario.name == "template_create":
+            time.sleep(1)  # the requests wrk left in flight finish first
+            reset_template_writer(database_url, data)
+        print(f"  {scenario.name:<18} {load.rps:9.0f} req/s  p99 {load.p99_ms:7.2f} ms"
+              f"  load {load_average:.2f}", flush=True)  # fmt: skip
+    return {name: _median_row(rows) for name, rows in runs.items()}
+
+
+def _median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row per scenario: the median of each figure over the rounds (errors summed), and
+    every round's req/s, p99 and load average, so the spread stays visible."""
+    if len(rows) == 1:
+        return rows[0]
+    merged: dict[str, Any] = {}
+    for key, value in rows[0].items():
+        values = [row[key] for row in rows]
+        if key in ("errors", "requests", "ids_exhausted"):
+            merged[key] = sum(values)
+        elif isinstance(value, int | float):
+            merged[key] = round(statistics.median(values), 3)
+    merged["rounds"] = [{k: row[k] for k in ("rps", "p99_ms", "load_average_1m")} for row in rows]
+    return merged
 
 
 @contextmanager
@@ -161,18 +223,35 @@ def _row(load: wrk.Load) -> dict[str, Any]:
 
 def _database_ceiling(options: Options, data: Dataset, url: str,
                       results: dict[str, dict[str, Any]]) -> None:  # fmt: skip
-    noop = results["noop"]["rps"]
     for name, op in dbceiling.operations(data).items():
         measured = asyncio.run(
             dbceiling.measure(url, op, seconds=options.seconds, workers=options.db_workers)
         )
         results[name]["db"] = {k: round(v, 3) for k, v in asdict(measured).items()}
         results[name]["ratio_to_db"] = round(results[name]["rps"] / measured.rps, 3)
+
+
+def _ratios(results: dict[str, dict[str, Any]]) -> None:
+    """Each row over the no-op ceiling; ours over the template for the compared operations."""
+    noop = results["noop"]["rps"]
     for row in results.values():
         row["ratio_to_noop"] = round(row["rps"] / noop, 3)
+    for ours, template in VERSUS.items():
+        if ours in results and template in results:
+            results[ours]["ratio_to_template"] = round(
+                results[ours]["rps"] / results[template]["rps"], 2
+            )
+
+
+def _load_range(results: dict[str, dict[str, Any]]) -> list[float]:
+    seen = [
+        r["load_average_1m"]
+        for row in results.values()
+        for r in row.get("rounds", [row])
+        if "load_average_1m" in r
+    ]
+    return [min(seen), max(seen)] if seen else []
 
 
 def _cores() -> int:
-    import os
-
     return os.cpu_count() or 1

@@ -13,10 +13,20 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from bench.data import PASSWORD, Dataset
+from bench.data import PASSWORD, Dataset, template_role
 
 TASKS = "/api/v1/users/me/tasks"
+ITEMS = "/api/v1/items/"  # the template baseline's (bench/template.py), trailing slash its own
 JSON_TYPE = "application/json"
+# Ours beside the template's, for the same operation: the same user data, concurrency and
+# duration. The template updates with PUT and a partial body (it applies only the fields sent),
+# our update is PATCH.
+VERSUS = {
+    "create": "template_create",
+    "get": "template_get",
+    "list_100": "template_list_100",
+    "patch": "template_update",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,7 +39,7 @@ class Scenario:
     user: str | None = None  # whose token is sent
     ids: str | None = None  # which id file fills `{id}`
     once: bool = False  # each id at most once
-    server: str = "api"  # or "noop"
+    server: str = "api"  # or "noop", "template"
     keyed: bool = False  # a fresh Idempotency-Key on every request
 
     def wrk_env(self, data: Dataset) -> dict[str, str]:
@@ -115,6 +125,23 @@ def scenarios(data: Dataset) -> list[Scenario]:
             once=True,
         ),
     ]
+
+
+def template_scenarios(data: Dataset) -> list[Scenario]:
+    """The template's create, get, list 100 (with its count) and update, as ours are sent."""
+    small, writer = template_role("small"), template_role("writer")
+    item = f"{ITEMS}{{id}}"
+    create = '{"title": "Write the benchmark", "description": "Its baseline, side by side"}'
+    return [
+        Scenario(name="template_create", path=ITEMS, method="POST", body=create,
+                 content_type=JSON_TYPE, user=writer, server="template"),
+        Scenario(name="template_get", path=item, user=small, ids=small, server="template"),
+        Scenario(name="template_list_100", path=f"{ITEMS}?skip=0&limit=100", user=small,
+                 server="template"),
+        Scenario(name="template_update", path=item, method="PUT",
+                 body='{"title": "Renamed {n}"}', content_type=JSON_TYPE, user=small,
+                 ids=small, server="template"),
+    ]  # fmt: skip
 
 
 def _head_cursor() -> str:

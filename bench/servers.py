@@ -1,4 +1,5 @@
-"""The processes under test: PostgreSQL, the API and the no-op ceiling, each on loopback.
+"""The processes under test: PostgreSQL, the API, the no-op ceiling and the template baseline
+(bench/template.py), each on loopback.
 
 Both HTTP servers run as `uvicorn` in one worker with the same settings as `todo serve`
 (uvloop + httptools via uvicorn[standard], no server header, proxy headers on), so the only
@@ -68,6 +69,17 @@ def api_environment(database_url: str) -> dict[str, str]:
     }
 
 
+def template_environment(database_url: str, secret: str) -> dict[str, str]:
+    """The template baseline's settings: the same database, its own signing key."""
+    return {**os.environ, "DATABASE_URL": database_url, "TEMPLATE_SECRET_KEY": secret}
+
+
+def create_template_tables(environment: dict[str, str]) -> None:
+    # In its own process: the template's SQLModel tables never meet ours in one registry.
+    command = [sys.executable, "-m", "bench.template", "--create-tables"]
+    subprocess.run(command, env=environment, cwd=ROOT, check=True, capture_output=True)  # noqa: S603
+
+
 def migrate(environment: dict[str, str]) -> None:
     command = [_todo(), "db", "upgrade"]
     subprocess.run(command, env=environment, check=True, capture_output=True)  # noqa: S603
@@ -102,6 +114,10 @@ def api_command(port: int) -> list[str]:
 
 def noop_command(port: int) -> list[str]:
     return [sys.executable, "-m", "bench.noop", "--port", str(port)]
+
+
+def template_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "bench.template", "--port", str(port)]
 
 
 def sibling(program: str) -> str:
