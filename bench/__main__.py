@@ -32,6 +32,12 @@ def main() -> None:
     parser.add_argument(
         "--profile", default="", help="comma-separated scenarios to record with py-spy (SVG)"
     )
+    parser.add_argument(
+        "--profile-format",
+        choices=("flamegraph", "raw", "speedscope"),
+        default="flamegraph",
+        help="py-spy's output: an SVG, collapsed stacks (.txt) or speedscope JSON",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench-results.json")
     parser.add_argument(
         "--wan",
@@ -65,6 +71,7 @@ def main() -> None:
         database_url=args.database_url,
         server_env=dict(item.split("=", 1) for item in args.server_env),
         profile=frozenset(filter(None, args.profile.split(","))),
+        profile_format=args.profile_format,
         rounds=args.rounds,
         versus=args.versus,
     )

@@ -34,6 +34,7 @@ class Options:
     database_url: str | None
     server_env: dict[str, str] = field(default_factory=dict)  # e.g. DB_POOL_SIZE for trials
     profile: frozenset[str] = frozenset()  # scenarios to record with py-spy
+    profile_format: str = "flamegraph"  # or "raw": collapsed stacks, one line per stack
     rounds: int = 1  # the whole schedule this many times; rows are the medians
     versus: bool = False  # only the no-op and ours beside the template (no ceilings, probes)
 
@@ -165,11 +166,12 @@ def profiling(pid: int, name: str, options: Options) -> Iterator[None]:
     if name not in options.profile:
         yield
         return
-    output = servers.ROOT / "bench" / "profiles" / f"{name}.svg"
+    suffix = {"flamegraph": "svg", "raw": "txt", "speedscope": "json"}[options.profile_format]
+    output = servers.ROOT / "bench" / "profiles" / f"{name}.{suffix}"
     output.parent.mkdir(exist_ok=True)
     seconds = str(round(options.seconds))
     command = [servers.sibling("py-spy"), "record", "-p", str(pid), "-d", seconds, "-r", "250"]
-    command += ["--nonblocking", "-f", "flamegraph", "-o", str(output)]
+    command += ["--nonblocking", "-f", options.profile_format, "-o", str(output)]
     recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     try:
         yield
