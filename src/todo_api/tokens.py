@@ -146,9 +146,9 @@ class TokenService:
         an external identity may not be linked (see `IdentityService`)."""
         known = self._verified.get(token)
         if known is not None:
-            claims, expires = known
+            remembered, expires = known
             if time.time() < expires:  # PyJWT's test: expired once `exp` <= now
-                return claims
+                return remembered
             self._verified.pop(token, None)
         try:
             alg = _header(token).get("alg")
