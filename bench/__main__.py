@@ -53,6 +53,12 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="run the schedule N times, interleaved; medians"
     )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="another checkout's src/: a second API from it runs the compared scenarios "
+        "beside ours (`<name>@base`), to measure a change before and after",
+    )
     parser.add_argument("--samples", type=int, default=15, help="WAN mode: requests per op")
     args = parser.parse_args()
     if args.wan:
@@ -74,6 +80,7 @@ def main() -> None:
         profile_format=args.profile_format,
         rounds=args.rounds,
         versus=args.versus,
+        baseline_src=args.baseline_src,
     )
     results, meta = run(options)
     found = report.targets(results, meta["peak_rss_mb"])

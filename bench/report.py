@@ -89,6 +89,10 @@ def versus(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                 "template_p99_ms": t["p99_ms"], "ours_to_noop": o.get("ratio_to_noop"),
                 "template_to_noop": t.get("ratio_to_noop"),
             })  # fmt: skip
+            base = results.get(f"{ours}@base")
+            if base is not None:
+                rows[-1].update(base_rps=base["rps"], base_p99_ms=base["p99_ms"],
+                                ours_to_base=round(o["rps"] / base["rps"], 3))  # fmt: skip
     return rows
 
 
@@ -98,6 +102,11 @@ def versus_table(rows: list[dict[str, Any]], noop_rps: float) -> str:
     )
     lines = [f"ours beside the template (no-op ceiling {noop_rps:.0f} req/s)", head]
     for r in rows:
+        if "base_rps" in r:
+            lines.append(
+                f"  {r['operation']}@base: {r['base_rps']:.0f} req/s, p99 {r['base_p99_ms']:.2f}"
+                f" ms; ours / base {r['ours_to_base']:.2f}"
+            )
         lines.append(
             "{:<10} {:>9.0f} {:>9.0f} {:>6.2f}x {:>9.2f} {:>9.2f} {:>7} {:>7}".format(
                 r["operation"], r["ours_rps"], r["template_rps"], r["ratio"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
 import statistics
@@ -37,6 +38,10 @@ class Options:
     profile_format: str = "flamegraph"  # or "raw": collapsed stacks, one line per stack
     rounds: int = 1  # the whole schedule this many times; rows are the medians
     versus: bool = False  # only the no-op and ours beside the template (no ceilings, probes)
+    # Another checkout's src/ (e.g. `git archive <commit> src | tar -x -C DIR`): a second API
+    # server runs from it beside ours, its compared scenarios named `<name>@base`, so a change
+    # is measured before and after in the same run, interleaved.
+    baseline_src: Path | None = None
 
 
 @contextmanager
@@ -71,10 +76,17 @@ def run(options: Options) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
         template_server = servers.serve(
             servers.template_command(ports["template"]), template_env, ports["template"], "/ready"
         )
-        with api_server as api, noop_server as noop, template_server as template:
+        with (
+            api_server as api,
+            noop_server as noop,
+            template_server as template,
+            _baseline(options, environment) as base,
+        ):
             for role in ("small", "large", "writer", "churn"):
                 data.tokens[role] = log_in(api.base_url, data.email(role))
             by_role = {"api": api, "noop": noop, "template": template}
+            if base is not None:
+                by_role["api_base"] = base
             results = _http(options, data, by_role, url)
             if not options.versus:
                 results.update(_logins_and_probe(options, data, api.base_url))
@@ -100,17 +112,35 @@ def run(options: Options) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     return results, meta
 
 
-def schedule(data: Dataset, *, versus: bool, rounds: int) -> list[Scenario]:
+@contextmanager
+def _baseline(options: Options, environment: dict[str, str]) -> Iterator[servers.Server | None]:
+    if options.baseline_src is None:
+        yield None
+        return
+    port = servers.free_port()
+    env = {**environment, "PYTHONPATH": str(options.baseline_src.resolve())}
+    with servers.serve(servers.api_command(port), env, port, "/health") as base:
+        yield base
+
+
+def schedule(data: Dataset, *, versus: bool, rounds: int, baseline: bool = False) -> list[Scenario]:
     """Every scenario in order, each template counterpart right after ours; in versus mode
-    only the no-op and the compared pairs. Rounds alternate which of a pair runs first, so
+    only the no-op and the compared pairs. Rounds rotate which of a group runs first, so
     a drift in the machine's load does not always favour the same side."""
     template = {s.name: s for s in template_scenarios(data)}
     plan: list[Scenario] = []
     for round_no in range(rounds):
         for scenario in scenarios(data):
             if scenario.name in VERSUS:
-                pair = [scenario, template[VERSUS[scenario.name]]]
-                plan.extend(pair if round_no % 2 == 0 else pair[::-1])
+                group = [scenario, template[VERSUS[scenario.name]]]
+                if baseline:
+                    group.append(
+                        dataclasses.replace(
+                            scenario, name=f"{scenario.name}@base", server="api_base"
+                        )
+                    )
+                shift = round_no % len(group)
+                plan.extend(group[shift:] + group[:shift])
             elif not versus or scenario.name == "noop":
                 plan.append(scenario)
     return plan
@@ -121,7 +151,10 @@ def _http(
 ) -> dict[str, dict[str, Any]]:
     urls = {role: server.base_url for role, server in by_role.items()}
     runs: dict[str, list[dict[str, Any]]] = {}
-    for scenario in schedule(data, versus=options.versus, rounds=options.rounds):
+    plan = schedule(
+        data, versus=options.versus, rounds=options.rounds, baseline="api_base" in by_role
+    )
+    for scenario in plan:
         if options.warmup and not scenario.once and scenario.name != "login":
             _load(urls, scenario, data, options.warmup, options.connections)
         connections = options.login_connections if scenario.name == "login" else options.connections
