@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import psycopg
@@ -18,8 +19,8 @@ from sqlalchemy.engine import URL
 from tests.api.conftest import SignUp, make_settings
 from tests.support.databases import libpq_dsn
 from todo_api.app import create_app
-from todo_api.bootstrap import Config, build_services
-from todo_core.postgres import EngineOptions, PostgresDatabase
+from todo_api.bootstrap import Config, build_services, engine_options
+from todo_core.postgres import PostgresDatabase
 
 TASKS = "/api/v1/users/me/tasks"
 
@@ -53,9 +54,15 @@ async def test_a_stale_if_match_is_still_412(client: httpx.AsyncClient, sign_up:
 @pytest.fixture
 async def small(database_url: URL, database: PostgresDatabase) -> AsyncIterator[httpx.AsyncClient]:
     """The app on a pool of 3 with a 300 ms lock timeout (`database` empties the tables)."""
-    options = EngineOptions(pool_size=3, max_overflow=0, lock_timeout_ms=300, connect_timeout=3)
-    own = PostgresDatabase.from_url(database_url, options)
     settings = make_settings(database_url)
+    options = replace(
+        engine_options(settings),
+        pool_size=3,
+        max_overflow=0,
+        lock_timeout_ms=300,
+        connect_timeout=3,
+    )
+    own = PostgresDatabase.from_url(database_url, options)
     app = create_app(build_services(Config.of(settings), database=own), settings)
     try:
         async with LifespanManager(app):
@@ -140,11 +147,16 @@ async def test_a_held_row_lock_answers_busy_and_starves_nobody(
 @pytest.fixture
 async def tiny(database_url: URL, database: PostgresDatabase) -> AsyncIterator[httpx.AsyncClient]:
     """A pool of 3 whose lock waits outlast a 0.5 s wait for a free connection."""
-    options = EngineOptions(
-        pool_size=3, max_overflow=0, lock_timeout_ms=5_000, pool_timeout=0.5, connect_timeout=3
+    settings = make_settings(database_url)
+    options = replace(  # the run's own settings (DB_POOLED in the Neon rig's pooled pass)
+        engine_options(settings),
+        pool_size=3,
+        max_overflow=0,
+        lock_timeout_ms=5_000,
+        pool_timeout=0.5,
+        connect_timeout=3,
     )
     own = PostgresDatabase.from_url(database_url, options)
-    settings = make_settings(database_url)
     app = create_app(build_services(Config.of(settings), database=own), settings)
     try:
         async with LifespanManager(app):
