@@ -9,6 +9,12 @@ Where the failures are kept is a `LoginFailureLog` (a port of todo_core): in pro
 PostgreSQL table `login_throttle`, shared by every worker and instance, so the limits hold for
 the whole deployment; `MemoryLoginFailureLog` (one process, a clock the tests move) otherwise.
 A successful login costs one indexed read, and writes only when its account had failures.
+
+The login itself hands its `gate` (a `LoginGate`, see todo_core.ports) to the accounts service,
+whose store, when it holds the log (PostgreSQL), reads the failures in the login's own
+statement and records a failure in the statement that drops the login's speculative session:
+no round trip of the throttle's own. `check`, `failed` and `succeeded` serve the other
+throttled routes (password checks, reset requests).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import hashlib
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from todo_core.ports import LoginFailureLog
@@ -66,23 +72,21 @@ class LoginThrottle:
             store, per_account=per_account, per_address=per_address, window=window, scope=scope
         )
 
+    def gate(self, *, account: str, address: str) -> LoginGate:
+        """This attempt's keys and limits, for a store to check inside the login itself."""
+        account_key_ = f"{self.scope}:{account_key(account)}"
+        address_key = f"{self.scope}:address:{address}"
+        limits = {account_key_: self.per_account, address_key: self.per_address}
+        keep = max(self.per_account, self.per_address)
+        return LoginGate(self.log, limits, self.window, keep, account_key_)
+
     async def check(self, *, account: str, address: str) -> LoginAttempt:
         """Raise TooManyAttempts while either the account or the address is throttled."""
-        attempt = LoginAttempt(
-            f"{self.scope}:{account_key(account)}", f"{self.scope}:address:{address}", False
-        )
-        recent = await self.log.recent(
-            [attempt.account_key, attempt.address_key], window=self.window
-        )
-        wait = max(
-            self._retry_after(recent.get(attempt.account_key, []), self.per_account),
-            self._retry_after(recent.get(attempt.address_key, []), self.per_address),
-        )
-        if wait:
-            raise TooManyAttempts(wait)
-        if attempt.account_key in recent:
-            return LoginAttempt(attempt.account_key, attempt.address_key, True)
-        return attempt
+        gate = self.gate(account=account, address=address)
+        recent = await self.log.recent(list(gate.limits), window=self.window)
+        gate.admit(recent)
+        account_key_, address_key = gate.limits
+        return LoginAttempt(account_key_, address_key, account_key_ in recent)
 
     async def failed(self, attempt: LoginAttempt) -> None:
         keep = max(self.per_account, self.per_address)
@@ -93,6 +97,23 @@ class LoginThrottle:
     async def succeeded(self, attempt: LoginAttempt) -> None:
         if attempt.account_had_failures:  # nothing to forget, nothing to write
             await self.log.clear(attempt.account_key)
+
+
+@dataclass(frozen=True)
+class LoginGate:
+    """One attempt's throttle, as `todo_core.ports.LoginGate`: a key is refused once it has
+    its limit of failures within the window (the same rule a store applies in SQL)."""
+
+    log: LoginFailureLog
+    limits: Mapping[str, int]
+    window: float
+    keep: int
+    account: str
+
+    def admit(self, recent: Mapping[str, Sequence[float]]) -> None:
+        wait = max(self._retry_after(recent.get(key, ()), n) for key, n in self.limits.items())
+        if wait:
+            raise TooManyAttempts(wait)
 
     def _retry_after(self, ages: Sequence[float], limit: int) -> int:
         """`ages`: newest first. Seconds until one more attempt is allowed; 0 when it is."""

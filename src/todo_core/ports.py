@@ -6,7 +6,7 @@ Every adapter error reaches the services as a `todo_core.errors` error, never a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -59,6 +59,38 @@ class UserRepository(Protocol):
 
 class TokenStore(Protocol):
     """Sessions with their refresh tokens, and one-time tokens; only hashes are stored."""
+
+    def holds(self, log: LoginFailureLog) -> bool:
+        """Whether `log` keeps its failures in this store: then `start_login` and
+        `fail_login` read and record them in their own statements (no round trip of their
+        own), given the login's `LoginGate`."""
+        ...
+
+    async def start_login(
+        self,
+        *,
+        login: str | None,
+        session: AuthSession,
+        token_hash: bytes,
+        gate: LoginGate | None = None,
+    ) -> LoginStart:
+        """A login's first and (when its password verifies) only round trip, committed on its
+        own: the user with this normalised email or username (None: no such user), and, for
+        an active user with a password, `session` started for them (its `user_id` is theirs,
+        whatever `session` says) with its first refresh token, as `add_session` would. With
+        `gate` (a log this store `holds`): also its keys' recent failures, and no session is
+        started when a key has reached its limit.
+
+        Speculative: the password is checked afterwards; the session's refresh token is
+        handed out only if it verifies, so until `fail_login` drops it the session is inert
+        (nobody holds its token). Safe to send again: the same `session` is started once."""
+        ...
+
+    async def fail_login(self, *, session_id: UUID, gate: LoginGate | None = None) -> None:
+        """Drop the session a failed `start_login` may have started (none: nothing to drop)
+        and, with `gate` (a log this store `holds`), record the failure for its keys, in one
+        round trip."""
+        ...
 
     async def add_session(self, session: AuthSession, *, token_hash: bytes) -> None:
         """A new session whose first refresh token hashes to `token_hash`; the user's
@@ -332,3 +364,43 @@ class LoginFailureLog(Protocol):
     async def clear(self, key: str) -> None:
         """Forget `key`'s failures (its login succeeded)."""
         ...
+
+
+class LoginGate(Protocol):
+    """One login attempt's throttle (`todo_api.throttle` makes them): the keys whose recent
+    failures in `log` decide, each refused once it has `limits[key]` failures within the last
+    `window` seconds. A store that `holds` the log reads and records them inside the login's
+    own statements (see `TokenStore.start_login`), by the same rule as `admit`."""
+
+    @property
+    def log(self) -> LoginFailureLog: ...
+
+    @property
+    def limits(self) -> Mapping[str, int]: ...
+
+    @property
+    def window(self) -> float: ...
+
+    @property
+    def keep(self) -> int:
+        """Failures kept per key when one is recorded."""
+        ...
+
+    @property
+    def account(self) -> str:
+        """The key whose failures a successful login forgets."""
+        ...
+
+    def admit(self, recent: Mapping[str, Sequence[float]]) -> None:
+        """Raise the caller's refusal (an HTTP 429, say) when a key of `recent` (ages in
+        seconds, as `LoginFailureLog.recent` gives them) has reached its limit."""
+        ...
+
+
+@dataclass(frozen=True)
+class LoginStart:
+    """What `TokenStore.start_login` found and did."""
+
+    user: User | None  # the user with this login; None when there is none
+    started: bool  # the session was started (for them: an active user with a password)
+    recent: dict[str, list[float]]  # the gate's keys' recent failures (without a gate: none)

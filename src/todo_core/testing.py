@@ -37,7 +37,7 @@ from todo_core.errors import (
     StorageUnavailable,
     VersionMismatch,
 )
-from todo_core.ports import EmailMessage, ToChange
+from todo_core.ports import EmailMessage, LoginFailureLog, LoginGate, LoginStart, ToChange
 
 __all__ = ["FixedClock", "InMemoryEmailSender", "InMemoryStore", "InMemoryUnitOfWork"]
 
@@ -365,6 +365,32 @@ class _Users:
 class _Tokens:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
+
+    def holds(self, log: LoginFailureLog) -> bool:
+        return False  # no login-failure log lives here: the service asks its own log
+
+    async def start_login(
+        self,
+        *,
+        login: str | None,
+        session: AuthSession,
+        token_hash: bytes,
+        gate: LoginGate | None = None,
+    ) -> LoginStart:
+        if gate is not None:
+            raise RuntimeError("a gate for a log this store does not hold")
+        user = None if login is None else await self._uow.users.get_by_login(login)
+        started = user is not None and user.is_active and user.has_password
+        if user is not None and started and session.id not in self._uow.read().sessions:
+            await self.add_session(replace(session, user_id=user.id), token_hash=token_hash)
+            await self._uow.commit()  # committed on its own, as the PostgreSQL statement is
+        return LoginStart(user, started, {})
+
+    async def fail_login(self, *, session_id: UUID, gate: LoginGate | None = None) -> None:
+        if gate is not None:
+            raise RuntimeError("a gate for a log this store does not hold")
+        if await self.delete_session(session_id):
+            await self._uow.commit()
 
     async def add_session(self, session: AuthSession, *, token_hash: bytes) -> None:
         session = replace(session)

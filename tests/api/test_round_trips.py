@@ -33,9 +33,16 @@ TASKS = "/api/v1/users/me/tasks"
 EXPECTED: dict[str, tuple[str, str]] = {
     # signup: the user and the first email-verification token, one transaction
     "signup": ("1/4", "1/5"),
-    # login: the login throttle's shared state (one indexed read), the user's password hash,
-    # then (after bcrypt) one statement starts the session: the password check sits between
-    "login": ("3/3", "4/10"),  # pooled: the read is preceded by its own SET LOCAL
+    # login: one statement reads the login throttle's shared state and the user, and starts
+    # the session speculatively (its refresh token is handed out only if bcrypt, after it,
+    # verifies the password)
+    "login": ("1/1", "1/4"),
+    # a failed login: the same statement, then one that drops the session and records the
+    # failure in the throttle; an unknown user costs the same (nothing to tell them apart)
+    "login_wrong_password": ("2/2", "2/8"),
+    "login_unknown_user": ("2/2", "2/8"),
+    # a success after failures: the login, then its account's failures forgotten
+    "login_after_failure": ("2/2", "2/8"),
     "health": ("1/1", "1/4"),
     "create": ("1/1", "1/4"),
     "get": ("1/2", "1/5"),
@@ -142,6 +149,12 @@ async def _measure(w: Witnessed) -> dict[str, Tally]:
     ops = [{"op": "create", "ref": "a", "data": {"title": "B"}}, {"op": "complete", "ref": "a"},
            {"op": "delete", "ref": "a"}]  # fmt: skip
     await call("batch_3", "POST", f"{TASKS}/batch", 200, json={"operations": ops}, headers=auth)
+    await call("login_wrong_password", "POST", "/api/v1/auth/login", 401,
+               data={"username": email, "password": "not the password"})  # fmt: skip
+    await call("login_unknown_user", "POST", "/api/v1/auth/login", 401,
+               data={"username": f"x{email}", "password": PASSWORD})  # fmt: skip
+    await call("login_after_failure", "POST", "/api/v1/auth/login", 200,
+               data={"username": email, "password": PASSWORD})  # fmt: skip
     return seen
 
 

@@ -56,16 +56,12 @@ async def log_in(
     refresh token (a new session). Repeated failures, per account or per client address,
     are refused for a while with 429 and `Retry-After`."""
     throttle: LoginThrottle = request.app.state.login_throttle
-    address = client_address(request)
-    attempt = await throttle.check(account=form.username, address=address)
-    try:
-        grant = await services.accounts.log_in(
-            login=form.username, password=form.password, user_agent=user_agent(request)
-        )
-    except AuthenticationFailed:
-        await throttle.failed(attempt)
-        raise
-    await throttle.succeeded(attempt)
+    grant = await services.accounts.log_in(  # the throttle's read rides on the login's own
+        login=form.username,
+        password=form.password,
+        user_agent=user_agent(request),
+        gate=throttle.gate(account=form.username, address=client_address(request)),
+    )
     return JSON(token_pair_body(services, grant), headers={"Cache-Control": "no-store"})
 
 

@@ -76,8 +76,13 @@ class Channel(Protocol):
         then carries it, and the unit of work counts it as done), else None."""
         ...
 
-    async def now(self, statement: Sql, values: dict[str, Any]) -> Rows:
-        """A write whose answer is needed at once: sent now, committed on its own."""
+    async def now(
+        self, statement: Sql, values: dict[str, Any], *, repeatable: bool = False
+    ) -> Rows:
+        """A write whose answer is needed at once: sent now, committed on its own.
+        `repeatable`: the statement is safe to send again (it does its work once, and
+        answers the same), so a connection found dead on the first round trip is replaced
+        and the statement resent, as a read is."""
         ...
 
 
@@ -146,11 +151,11 @@ def _in_utc(name: str) -> Callable[[datetime | None], datetime | None]:
 
 _PRIORITIES = {priority.value: priority for priority in Priority}  # faster than Priority(label)
 TASK_ROWS = _RowMapping(tasks, Task, untyped={"priority": _PRIORITIES.__getitem__, "tags": tuple})
-_USER_ROWS = _RowMapping(users, User, untyped={})
+USER_ROWS = _RowMapping(users, User, untyped={})
 _IDENTITY_ROWS = _RowMapping(identities, ExternalIdentity, untyped={})
 TASK_COLUMNS = TASK_ROWS.columns
 _TASK_FIELDS = TASK_ROWS.names
-_USER_FIELDS = _USER_ROWS.names
+_USER_FIELDS = USER_ROWS.names
 UNCHANGING = ("id", "user_id", "created_at")  # never in an UPDATE's SET
 _CHANGING = [name for name in _TASK_FIELDS if name not in UNCHANGING]
 
@@ -160,14 +165,14 @@ _UPDATE_USER = sql(
     .values(
         {
             name: bindparam(name, type_=users.c[name].type)
-            for name in _USER_ROWS.names
+            for name in USER_ROWS.names
             if name not in ("id", "created_at")
         }
     )
 )
 _DELETE_USER = sql(delete(users).where(users.c.id == bindparam("user_key")))
 _USER_BY = {
-    key: sql(select(*_USER_ROWS.columns).where(users.c[key] == bindparam("value")))
+    key: sql(select(*USER_ROWS.columns).where(users.c[key] == bindparam("value")))
     for key in ("id", "email", "username")
 }
 _ADD_USER = sql(
@@ -287,7 +292,7 @@ class PostgresUserRepository:
         return await self._one("id", user_id)
 
     async def update(self, user: User) -> None:
-        values = {name: getattr(user, name) for name in _USER_ROWS.names}
+        values = {name: getattr(user, name) for name in USER_ROWS.names}
         values["user_key"] = user.id
         self._channel.write(_UPDATE_USER, values, _nothing)
 
@@ -299,7 +304,7 @@ class PostgresUserRepository:
 
     async def _one(self, key: str, value: object) -> User | None:
         rows = await self._channel.read(_USER_BY[key], {"value": value})
-        return _USER_ROWS.entity(rows[0]) if rows else None
+        return USER_ROWS.entity(rows[0]) if rows else None
 
 
 class PostgresIdentityRepository:

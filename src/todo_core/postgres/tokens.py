@@ -11,7 +11,9 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import (
+    Integer,
     LargeBinary,
+    String,
     Table,
     Uuid,
     and_,
@@ -22,12 +24,16 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from todo_core.domain.sessions import AuthSession, OneTimeToken, RefreshTokenUse, TokenPurpose
 from todo_core.errors import AuthenticationFailed
-from todo_core.postgres.link import Rows, sql, sql_of_built
-from todo_core.postgres.repositories import Channel
+from todo_core.ports import LoginFailureLog, LoginGate, LoginStart
+from todo_core.postgres.database import PostgresDatabase
+from todo_core.postgres.link import Rows, Sql, sql, sql_of_built
+from todo_core.postgres.repositories import USER_ROWS, Channel
 from todo_core.postgres.tables import AccountTokenRow, RefreshTokenRow, SessionRow
+from todo_core.postgres.throttle import ADD, PURGE, RECENT, PostgresLoginFailureLog
 
 sessions: Table = SessionRow.__table__  # type: ignore[attr-defined]
 refresh_tokens: Table = RefreshTokenRow.__table__  # type: ignore[attr-defined]
@@ -75,6 +81,65 @@ _START_SESSION = text(
     bindparam("token_hash", type_=LargeBinary()),
 )
 _START_SESSION_SQL = sql(_START_SESSION)
+
+
+def _start_login(column: str) -> Sql:
+    """A login's one round trip (see `PostgresTokenStore.start_login`): the throttle's read
+    (`throttle.RECENT`), the user by `column`, and their new session with its first refresh
+    token, started only for an active user with a password while no throttle key has
+    reached its limit (`limits`: the same rule as the gate's `admit`). The last CTE's are
+    the statement of `_START_SESSION`. Sent again after a lost connection, it starts the
+    session once (`ON CONFLICT (id)`) and still answers that it did (the row is there)."""
+    names = USER_ROWS.names
+    statement = text(
+        f"""
+        WITH recent AS ({RECENT}), refused AS (
+            SELECT FROM recent
+            JOIN unnest(CAST(:keys AS text[]), CAST(:limits AS integer[])) AS l(key, most)
+            USING (key)
+            WHERE cardinality(recent.ages) >= l.most
+        ), account AS (
+            SELECT {", ".join(names)} FROM users WHERE {column} = :login
+        ), starting AS (
+            SELECT id FROM account
+            WHERE is_active AND password_hash <> '' AND NOT EXISTS (SELECT FROM refused)
+        ), expired AS (
+            DELETE FROM sessions
+            WHERE user_id IN (SELECT id FROM starting) AND expires_at < :created_at
+        ), session AS (
+            INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent)
+            SELECT :id, id, :created_at, :last_used_at, :expires_at, :user_agent FROM starting
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+        ), token AS (
+            INSERT INTO refresh_tokens (token_hash, session_id, created_at)
+            SELECT :token_hash, id, :created_at FROM session
+        )
+        SELECT
+            (SELECT coalesce(json_object_agg(key, ages), '{{}}') FROM recent),
+            EXISTS (SELECT FROM session) OR EXISTS (SELECT FROM sessions WHERE id = :id),
+            {", ".join(f"account.{name}" for name in names)}
+        FROM (VALUES (1)) AS one LEFT JOIN account ON true
+        """  # noqa: S608 - constant fragments and column names: no input in the text
+    ).bindparams(
+        bindparam("id", type_=Uuid()),
+        bindparam("token_hash", type_=LargeBinary()),
+        bindparam("keys", type_=ARRAY(String())),
+        bindparam("limits", type_=ARRAY(Integer())),
+    )
+    return sql(statement)
+
+
+_START_LOGIN = {column: _start_login(column) for column in ("email", "username")}
+# A failed login: its speculative session dropped and the failure recorded, one statement.
+_FAIL_LOGIN = sql(
+    text(
+        "WITH dropped AS (DELETE FROM sessions WHERE id = :session_id),"  # noqa: S608
+        + PURGE
+        + ADD
+    ).bindparams(bindparam("session_id", type_=Uuid()), bindparam("keys", type_=ARRAY(String())))
+)
+_DROP_SESSION = sql(delete(sessions).where(sessions.c.id == bindparam("session_id")))
 _TOUCH = sql(
     update(sessions)
     .where(sessions.c.id == bindparam("session_id"))
@@ -110,8 +175,59 @@ _TAKE = sql(
 
 
 class PostgresTokenStore:
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Channel, database: PostgresDatabase | None = None) -> None:
+        """`database`: the one the channel talks to, whose login-failure log it `holds`."""
         self._channel = channel
+        self._database = database
+
+    def holds(self, log: LoginFailureLog) -> bool:
+        return (
+            isinstance(log, PostgresLoginFailureLog)
+            and self._database is not None
+            and log.database is self._database
+        )
+
+    async def start_login(
+        self,
+        *,
+        login: str | None,
+        session: AuthSession,
+        token_hash: bytes,
+        gate: LoginGate | None = None,
+    ) -> LoginStart:
+        limits = dict(gate.limits) if gate is not None else {}
+        values = {
+            "keys": list(limits),
+            "limits": list(limits.values()),
+            "window": gate.window if gate is not None else 0.0,
+            "login": login,
+            "id": session.id,
+            "created_at": session.created_at,
+            "last_used_at": session.last_used_at,
+            "expires_at": session.expires_at,
+            "user_agent": session.user_agent,
+            "token_hash": token_hash,
+        }
+        statement = _START_LOGIN["email" if login is not None and "@" in login else "username"]
+        rows = await self._channel.now(statement, values, repeatable=True)
+        recent, started, *user = rows[0]
+        return LoginStart(
+            user=None if user[0] is None else USER_ROWS.entity(user),
+            started=bool(started),
+            recent={key: [float(age) for age in ages] for key, ages in recent.items()},
+        )
+
+    async def fail_login(self, *, session_id: UUID, gate: LoginGate | None = None) -> None:
+        if gate is None:
+            await self._channel.now(_DROP_SESSION, {"session_id": session_id})
+            return
+        values = {
+            "session_id": session_id,
+            "keys": list(gate.limits),
+            "window": gate.window,
+            "keep": gate.keep,
+        }
+        await self._channel.now(_FAIL_LOGIN, values)
 
     async def add_session(self, session: AuthSession, *, token_hash: bytes) -> None:
         values = {column.name: getattr(session, column.name) for column in _SESSION}

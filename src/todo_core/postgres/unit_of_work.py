@@ -104,7 +104,7 @@ class PostgresUnitOfWork:
         await self._connect()
         self.users = PostgresUserRepository(self)
         self.tasks = PostgresTaskRepository(self)
-        self.tokens = PostgresTokenStore(self)
+        self.tokens = PostgresTokenStore(self, self._database)
         self.identities = PostgresIdentityRepository(self)
         self.changes = PostgresChangeFeed(self)
         self.keys = PostgresIdempotencyKeys(self)
@@ -165,12 +165,14 @@ class PostgresUnitOfWork:
         values, self._actor = self._actor_values(), None
         return values
 
-    async def now(self, statement: Sql, values: dict[str, Any]) -> Rows:
+    async def now(
+        self, statement: Sql, values: dict[str, Any], *, repeatable: bool = False
+    ) -> Rows:
         """A write whose answer is needed at once (a token taken, a session ended): one
         statement, one round trip, committed on its own (see `Channel.now`)."""
         if self._read_only:
             raise RuntimeError("a write in a read-only unit of work")
-        return (await self._send([(statement, values)]))[0]
+        return (await self._send([(statement, values)], repeatable=repeatable))[0]
 
     async def commit(self) -> None:
         assert self._link is not None, "commit() outside `async with`"

@@ -43,7 +43,14 @@ from todo_core.errors import (
     NotFound,
     ValidationError,
 )
-from todo_core.ports import Clock, EmailMessage, EmailSender, PasswordHasher, UnitOfWork
+from todo_core.ports import (
+    Clock,
+    EmailMessage,
+    EmailSender,
+    LoginGate,
+    PasswordHasher,
+    UnitOfWork,
+)
 from todo_core.ports import UnitOfWorkFactory as UowFactory
 from todo_core.services.emails import AccountEmails
 
@@ -51,6 +58,7 @@ A = TypeVar("A")
 T = TypeVar("T")
 _BAD_TOKEN = "is invalid, expired or already used"  # noqa: S105 - a message
 _WRONG_PASSWORD = "The password is incorrect."  # noqa: S105  # pragma: allowlist secret
+_NOBODY = UUID(int=0)  # a login's session before the store knows whose it is
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,22 +131,75 @@ class AccountService:
 
     async def authenticate(self, *, login: str, password: str) -> User:
         """The active user with this email or username and password; else AuthenticationFailed."""
-        user = await self._find(_login_key(login))
+        return await self._verified(await self._find(_login_key(login)), password)
+
+    async def log_in(
+        self,
+        *,
+        login: str,
+        password: str,
+        user_agent: str | None = None,
+        gate: LoginGate | None = None,
+    ) -> SessionGrant:
+        """`authenticate`, and a new session with its first refresh token; `gate`, the login
+        throttle's (its refusal raised as it is; failures recorded, a success forgets its
+        account's failures).
+
+        One round trip when the password verifies: the store reads the user, the throttle's
+        recent failures (when it holds the gate's log) and starts the session speculatively,
+        in one statement, before bcrypt; the refresh token is handed out only if the password
+        verifies. A failure costs a second round trip, which drops that session and records
+        the failure. A success forgets its account's failures (a write) only if it had any."""
+        now = self._clock.now()
+        session = new_session(
+            user_id=_NOBODY, user_agent=user_agent, now=now, lifetime=self._lifetimes.session
+        )
+        secret, token_hash = new_secret()
+        recent: dict[str, list[float]] = {}
+        async with self._uow() as uow:
+            held = gate is not None and uow.tokens.holds(gate.log)
+            if gate is not None and not held:  # a log elsewhere (in memory): asked first
+                recent = await gate.log.recent(list(gate.limits), window=gate.window)
+                gate.admit(recent)
+            start = await uow.tokens.start_login(
+                login=_login_key(login),
+                session=session,
+                token_hash=token_hash,
+                gate=gate if held else None,
+            )
+        # The connection is back in the pool before bcrypt, which must not hold it.
+        try:
+            if gate is not None and held:
+                recent = start.recent
+                gate.admit(recent)  # refused: the store started nothing (the same rule)
+            user = await self._verified(start.user, password)
+        except AuthenticationFailed:
+            async with self._uow() as uow:
+                await uow.tokens.fail_login(session_id=session.id, gate=gate if held else None)
+            if gate is not None and not held:
+                await gate.log.record(list(gate.limits), window=gate.window, keep=gate.keep)
+            raise
+        except Exception:
+            if start.started:  # only if the statement was sent twice: a session, not handed out
+                async with self._uow() as uow:
+                    await uow.tokens.fail_login(session_id=session.id)
+            raise
+        if gate is not None and gate.account in recent:
+            await gate.log.clear(gate.account)
+        if not start.started:  # cannot happen (the store and `_verified` agree): be sound
+            return await self.start_session(user=user, user_agent=user_agent)
+        return SessionGrant(user, session.id, secret)
+
+    async def _verified(self, user: User | None, password: str) -> User:
+        """The user if `password` is theirs; else AuthenticationFailed, after the same bcrypt
+        work either way (timing does not tell which accounts exist, nor which sign in only
+        through an external issuer)."""
         if user is None or not user.is_active or user.password_hash is None:
-            # Spend the same bcrypt time as a real check, so timing does not reveal accounts
-            # (nor which ones sign in only through an external issuer).
             await self._hasher.verify(password, await self._decoy_hash())
             raise AuthenticationFailed()
         if not await self._hasher.verify(password, user.password_hash):
             raise AuthenticationFailed()
         return user
-
-    async def log_in(
-        self, *, login: str, password: str, user_agent: str | None = None
-    ) -> SessionGrant:
-        """`authenticate`, then a new session with its first refresh token."""
-        user = await self.authenticate(login=login, password=password)
-        return await self.start_session(user=user, user_agent=user_agent)
 
     async def start_session(self, *, user: User, user_agent: str | None = None) -> SessionGrant:
         now = self._clock.now()
