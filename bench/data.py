@@ -93,11 +93,14 @@ def conninfo(database_url: str) -> str:
     )
 
 
-def prepare(database_url: str, workdir: Path, *, one_shot_ids: int) -> Dataset:
+def prepare(
+    database_url: str, workdir: Path, *, one_shot_ids: int, bcrypt_cost: int = 12
+) -> Dataset:
     """Users `small` (1,000 tasks), `large` (100,000), `writer` (creates) and `churn`: ids that
-    the complete and delete scenarios, over HTTP and over raw psycopg, each use once."""
+    the complete and delete scenarios, over HTTP and over raw psycopg, each use once.
+    `bcrypt_cost`: of the users' password hash, which sets what checking it costs a login."""
     data = Dataset()
-    password_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(12)).decode()
+    password_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(bcrypt_cost)).decode()
     counts = {"small": SMALL, "large": LARGE, "writer": 0, "churn": len(_ONE_SHOT) * one_shot_ids}
     with psycopg.connect(conninfo(database_url), autocommit=True) as connection:
         for role, count in counts.items():

@@ -3,7 +3,16 @@
 Statements go through the unit of work's `Channel` (see `unit_of_work`): writes without an
 answer are queued for the commit (one round trip with the others); those whose answer is
 needed at once (a refresh token spent, a one-time token taken, a session ended) are single
-statements sent at once."""
+statements sent at once.
+
+A login is one statement (`_START_LOGIN`): the throttle's read, the user, and the session
+started speculatively, before bcrypt; its refresh token is handed out only if the password
+verifies, so until then the row is inert (nobody holds its token). A failed login drops it in
+the statement that records the failure (`_FAIL_LOGIN`). While bcrypt runs, the owner's list of
+sessions shows the row; a failure that cannot reach the database to drop it (down right then)
+leaves it inert until it expires or is revoked. An unknown, deactivated or external account
+starts nothing (its first statement writes no row, the one difference on the database's side;
+the same statements and round trips as a wrong password otherwise)."""
 
 from __future__ import annotations
 
@@ -61,8 +70,9 @@ _USE_REFRESH = sql(
     .join_from(refresh_tokens, sessions, refresh_tokens.c.session_id == sessions.c.id)
     .where(refresh_tokens.c.token_hash == bindparam("hash"))
 )
-# A login is one statement (one round trip on Neon): drop the user's expired sessions, add the
-# new one and its first refresh token. PostgreSQL runs every data-modifying CTE, used or not.
+# A session started for a known user (one round trip on Neon): drop the user's expired
+# sessions, add the new one and its first refresh token (a login does the same inside
+# `_START_LOGIN`). PostgreSQL runs every data-modifying CTE, used or not.
 _START_SESSION = text(
     """
     WITH expired AS (
