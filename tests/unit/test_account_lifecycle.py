@@ -75,6 +75,19 @@ async def test_refresh_rotates_and_reuse_ends_the_session(
     assert await accounts.sessions(actor_id=alice.id) == []
 
 
+async def test_a_failed_log_in_leaves_no_session(
+    accounts: AccountService, alice: User, store: InMemoryStore
+) -> None:
+    """The session a login starts before checking the password goes when the check fails."""
+    with pytest.raises(AuthenticationFailed):
+        await accounts.log_in(login="alice", password="not the password")
+    assert store.tables.sessions == {}
+    assert store.tables.refresh_tokens == {}
+    grant = await accounts.log_in(login="alice", password=PASSWORD, user_agent="test")
+    assert [s.id for s in await accounts.sessions(actor_id=alice.id)] == [grant.session_id]
+    assert (await accounts.sessions(actor_id=alice.id))[0].user_id == alice.id
+
+
 async def test_sessions_expire_after_their_lifetime(
     accounts: AccountService, alice: User, clock: FixedClock
 ) -> None:
