@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any
 
 import httpx
 import psycopg
@@ -51,18 +53,15 @@ async def test_a_stale_if_match_is_still_412(client: httpx.AsyncClient, sign_up:
     assert stale.status_code == 412
 
 
-@pytest.fixture
-async def small(database_url: URL, database: PostgresDatabase) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on a pool of 3 with a 300 ms lock timeout (`database` empties the tables)."""
+@asynccontextmanager
+async def app_on_a_pool_of_3(database_url: URL, **options: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on its own pool of 3 connections, the run's other engine settings kept (DB_POOLED
+    in the Neon rig's pooled pass: PgBouncer refuses startup options)."""
     settings = make_settings(database_url)
-    options = replace(
-        engine_options(settings),
-        pool_size=3,
-        max_overflow=0,
-        lock_timeout_ms=300,
-        connect_timeout=3,
+    chosen = replace(
+        engine_options(settings), pool_size=3, max_overflow=0, connect_timeout=3, **options
     )
-    own = PostgresDatabase.from_url(database_url, options)
+    own = PostgresDatabase.from_url(database_url, chosen)
     app = create_app(build_services(Config.of(settings), database=own), settings)
     try:
         async with LifespanManager(app):
@@ -71,6 +70,13 @@ async def small(database_url: URL, database: PostgresDatabase) -> AsyncIterator[
                 yield client
     finally:
         await own.dispose()
+
+
+@pytest.fixture
+async def small(database_url: URL, database: PostgresDatabase) -> AsyncIterator[httpx.AsyncClient]:
+    """A 300 ms lock timeout (`database` empties the tables)."""
+    async with app_on_a_pool_of_3(database_url, lock_timeout_ms=300) as client:
+        yield client
 
 
 async def sign_up_on(client: httpx.AsyncClient, email: str) -> dict[str, str]:
@@ -146,25 +152,9 @@ async def test_a_held_row_lock_answers_busy_and_starves_nobody(
 
 @pytest.fixture
 async def tiny(database_url: URL, database: PostgresDatabase) -> AsyncIterator[httpx.AsyncClient]:
-    """A pool of 3 whose lock waits outlast a 0.5 s wait for a free connection."""
-    settings = make_settings(database_url)
-    options = replace(  # the run's own settings (DB_POOLED in the Neon rig's pooled pass)
-        engine_options(settings),
-        pool_size=3,
-        max_overflow=0,
-        lock_timeout_ms=5_000,
-        pool_timeout=0.5,
-        connect_timeout=3,
-    )
-    own = PostgresDatabase.from_url(database_url, options)
-    app = create_app(build_services(Config.of(settings), database=own), settings)
-    try:
-        async with LifespanManager(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                yield client
-    finally:
-        await own.dispose()
+    """Lock waits that outlast a 0.5 s wait for a free connection."""
+    async with app_on_a_pool_of_3(database_url, lock_timeout_ms=5_000, pool_timeout=0.5) as client:
+        yield client
 
 
 async def test_a_full_pool_is_busy_not_a_dead_database(
