@@ -19,8 +19,9 @@ Our own tokens, once verified, are remembered by their exact text (a bounded cac
 expire: a client sends the same token on every request, and decoding and checking it again
 (base64, JSON, HMAC, claims) was a tenth of a request's CPU time. A token is remembered only
 after every check passed; a remembered one is still refused once its `exp` has passed, and
-everything that can revoke it (the user gone or deactivated, a password change, a revoked
-session) is checked per request downstream, from the database, as before.
+what can revoke it (the user gone or deactivated, or their tokens revoked since it was issued:
+`tokens_valid_after`) is checked per request downstream, in the operation's own statement, as
+before.
 
 Our own `iat` carries microseconds (RFC 7519 allows a non-integer NumericDate): the services
 refuse a token issued before the user's last password change, and a change and a stolen
