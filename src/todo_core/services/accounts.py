@@ -180,7 +180,7 @@ class AccountService:
                 await gate.log.record(list(gate.limits), window=gate.window, keep=gate.keep)
             raise
         except Exception:
-            if start.started:  # only if the statement was sent twice: a session, not handed out
+            if start.started:  # a session nobody will be handed: drop it, as a failure does
                 async with self._uow() as uow:
                     await uow.tokens.fail_login(session_id=session.id)
             raise
