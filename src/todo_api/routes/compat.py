@@ -11,6 +11,7 @@ retried toggle safe (a stale ETag is 412 and changes nothing).
 
 from __future__ import annotations
 
+from functools import partial
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response, status
@@ -120,8 +121,7 @@ async def compat_replace_task(
         changes=changes,
         expected_version=expected_version(if_match),
     )
-    following = result.next_occurrence
-    return updated(result, task_url(owner, following.id) if following else "")
+    return updated(result, partial(task_url, owner))
 
 
 @router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT, responses=_MUTATION_PROBLEMS)
@@ -162,5 +162,4 @@ async def compat_toggle_task(
         task_id=id,
         expected_version=expected_version(if_match),
     )
-    following = result.next_occurrence
-    return updated(result, task_url(owner, following.id) if following else "")
+    return updated(result, partial(task_url, owner))

@@ -4,7 +4,9 @@ compatibility surface cannot drift apart."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
 
@@ -70,13 +72,13 @@ def next_page(request: Request, page: TaskPage) -> tuple[str | None, dict[str, s
     return cursor, {"Link": f'<{request.url.include_query_params(cursor=cursor)}>; rel="next"'}
 
 
-def updated(result: TaskUpdate, next_occurrence_url: str) -> JSON:
+def updated(result: TaskUpdate, url_of: Callable[[UUID], str]) -> JSON:
     """A changed task with its ETag; completing a recurring task adds the next occurrence,
-    in the body and as `Link: <next_occurrence_url>; rel="next-occurrence"`."""
+    in the body and as `Link: <its url_of(id)>; rel="next-occurrence"`."""
     payload = task_body(result.task)
     payload["next_occurrence"] = None
     headers = {"ETag": etag(result.task)}
     if result.next_occurrence is not None:
         payload["next_occurrence"] = task_body(result.next_occurrence)
-        headers["Link"] = f'<{next_occurrence_url}>; rel="next-occurrence"'
+        headers["Link"] = f'<{url_of(result.next_occurrence.id)}>; rel="next-occurrence"'
     return JSON(payload, headers=headers)

@@ -8,6 +8,7 @@ Ownership, versions and recurrence are the service's business.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import get_args, get_type_hints
 from uuid import UUID
 
@@ -131,8 +132,7 @@ async def update_task(
     not lie in the past. With `If-Match`, a stale ETag is 412."""
 
     def render(result: TaskUpdate) -> Outcome:
-        following = result.next_occurrence
-        answer = updated(result, task_url(owner, following.id) if following else "")
+        answer = updated(result, partial(task_url, owner))
         headers = {
             name: answer.headers[name] for name in ("ETag", "Link") if name in answer.headers
         }
