@@ -11,6 +11,7 @@ retried toggle safe (a stale ETag is 412 and changes nothing).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from uuid import UUID
 
@@ -20,8 +21,13 @@ from todo_api.deps import ActorId, AuthenticatedAt, OwnerId, ServicesDep
 from todo_api.responses import JSON, etag, expected_version, task_body
 from todo_api.routes.params import IfMatch, ListQuery, next_page, updated
 from todo_api.schemas.problems import problem_responses
-from todo_api.schemas.tasks import TaskCreate, TaskPublic, TaskReplace, TaskUpdated
-from todo_core import TaskChanges
+from todo_api.schemas.tasks import (
+    TaskCreate,
+    TaskPublic,
+    TaskReplace,
+    TaskUpdated,
+    editable_changes,
+)
 
 TAG = "compatibility"
 router = APIRouter(prefix="/api/{user_id}/tasks", tags=[TAG])
@@ -104,15 +110,9 @@ async def compat_replace_task(
 ) -> JSON:
     """Replace every editable field: one left out is cleared (or reset to its default).
     `completed` is the exception: left out, the task stays as it is."""
-    changes = TaskChanges(
-        title=body.title,
-        description=body.description,
-        priority=body.priority,
-        due_date=body.due_date,
-        tags=body.tags,
-        recurrence=body.recurrence,
-        **({} if body.completed is None else {"completed": body.completed}),
-    )
+    changes = editable_changes(body)
+    if body.completed is not None:
+        changes = replace(changes, completed=body.completed)
     result = await services.tasks.update(
         actor_id=actor,
         authenticated_at=issued,

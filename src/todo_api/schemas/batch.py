@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from todo_api.responses import etag, task_body
-from todo_api.schemas.tasks import TaskCreate, TaskPatch, TaskPublic
+from todo_api.schemas.tasks import TaskCreate, TaskPatch, TaskPublic, editable_changes
 from todo_core import MAX_OPERATIONS, BatchOperation, BatchResult, TaskChanges
 
 Ref = Annotated[
@@ -91,16 +91,7 @@ class BatchResponse(BaseModel):
 
 def operation_of(item: Any, changes_of: Callable[[TaskPatch], TaskChanges]) -> BatchOperation:
     if isinstance(item, CreateOperation):
-        data = item.data
-        changes = TaskChanges(
-            title=data.title,
-            description=data.description,
-            priority=data.priority,
-            due_date=data.due_date,
-            tags=data.tags,
-            recurrence=data.recurrence,
-        )
-        return BatchOperation(op="create", ref=item.ref, changes=changes)
+        return BatchOperation(op="create", ref=item.ref, changes=editable_changes(item.data))
     assert isinstance(item, _Targeted)
     changes = changes_of(item.data) if isinstance(item, UpdateOperation) else TaskChanges()
     return BatchOperation(

@@ -17,7 +17,14 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from todo_core import Priority, Task
-from todo_core.domain.tasks import DESCRIPTION_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX
+from todo_core.domain.tasks import (
+    DESCRIPTION_MAX,
+    EDITABLE_FIELDS,
+    TAG_MAX,
+    TAGS_MAX,
+    TITLE_MAX,
+    TaskChanges,
+)
 
 
 def _lower(value: Any) -> Any:
@@ -186,6 +193,11 @@ class TaskReplace(BaseModel):
     completed: StrictBool | None = Field(
         default=None, description="true completes, false reopens; left out: unchanged"
     )
+
+
+def editable_changes(body: TaskCreate | TaskReplace) -> TaskChanges:
+    """Every editable field of `body`, sent or defaulted: what a create or a replace sets."""
+    return TaskChanges(**{name: getattr(body, name) for name in EDITABLE_FIELDS})
 
 
 def _public(entity: type[Any], name: str) -> type[BaseModel]:

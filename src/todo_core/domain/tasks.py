@@ -83,6 +83,12 @@ class TaskChanges:
     completed: bool | Unset = UNSET
 
 
+# What a new task is made of, and what a full replace sets: every changeable field but the state.
+EDITABLE_FIELDS: Final = tuple(
+    name for name in TaskChanges.__dataclass_fields__ if name != "completed"
+)
+
+
 @dataclass(frozen=True)
 class Applied:
     """What follows from `Task.apply`.

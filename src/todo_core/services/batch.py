@@ -15,14 +15,13 @@ from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
 
-from todo_core.domain.tasks import UNSET, Task, TaskChanges
+from todo_core.domain.tasks import EDITABLE_FIELDS, UNSET, Task, TaskChanges
 from todo_core.errors import BatchFailed, NotFound, TodoError, ValidationError, VersionMismatch
 from todo_core.ports import UnitOfWork
 from todo_core.services.operations import load_to_change
 
 MAX_OPERATIONS: Final = 100
 OPERATIONS: Final = ("create", "update", "complete", "reopen", "delete")
-_CREATE_FIELDS: Final = ("title", "description", "priority", "due_date", "tags", "recurrence")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,7 +136,7 @@ def _new(owner_id: UUID, operation: BatchOperation, refs: dict[str, UUID], now: 
         raise ValidationError.of("completed", "a new task starts pending")
     given: dict[str, Any] = {
         name: getattr(changes, name)
-        for name in _CREATE_FIELDS
+        for name in EDITABLE_FIELDS
         if getattr(changes, name) is not UNSET
     }
     if given.get("tags", ()) is None:
