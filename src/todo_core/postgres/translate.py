@@ -23,7 +23,8 @@ from todo_core.errors import (
 _UNIQUE_VIOLATION = "23505"
 _ACCOUNT_FIELDS = {"uq_users_email": "email", "uq_users_username": "username"}
 _IDENTITY_KEY = "pk_external_identities"  # a concurrent first request linked it already
-_FOLLOW_UP_KEY = "pk_task_follow_ups"  # see `todo_core.postgres.repositories._update_statement`
+_FOLLOW_UP_KEY = "pk_task_follow_ups"  # a second follow-up: read before the first was made
+_RACED_KEYS = (_IDENTITY_KEY, _FOLLOW_UP_KEY)  # a concurrent writer got there first: 409
 # Raised on purpose by claim_idempotency_key() (see todo_core.postgres.keys).
 _KEY_SIGNALS: dict[str, type[Exception]] = {
     "TD409": IdempotencyKeyInUse,
@@ -50,20 +51,16 @@ def storage_errors() -> Iterator[None]:
     except (exc.DisconnectionError, exc.InterfaceError) as error:
         raise StorageUnavailable() from error
     except exc.DBAPIError as error:
-        signal = _KEY_SIGNALS.get(getattr(error.orig, "sqlstate", None) or "")
-        if signal is not None:
-            raise signal() from error
-        if _is_busy(error.orig):
-            raise StorageBusy() from error
-        if error.connection_invalidated or _is_unavailable(error.orig):
-            raise StorageUnavailable() from error
-        raise StorageError() from error
+        translated = _driver_error(error.orig)
+        if error.connection_invalidated and type(translated) is StorageError:
+            translated = StorageUnavailable()
+        raise translated from error
     # The unit of work's statements run on the driver's connection directly (see `link`).
     except (OSError, psycopg.Error) as error:
         raise _driver_error(error) from error
 
 
-def _driver_error(error: OSError | psycopg.Error) -> Exception:
+def _driver_error(error: BaseException | None) -> Exception:
     signal = _KEY_SIGNALS.get(getattr(error, "sqlstate", None) or "")
     if signal is not None:
         return signal()
@@ -89,10 +86,8 @@ def _integrity_of(original: BaseException | None) -> Exception:
     constraint = getattr(diag, "constraint_name", None)
     if getattr(original, "sqlstate", None) == _UNIQUE_VIOLATION and constraint in _ACCOUNT_FIELDS:
         return DuplicateAccount(_ACCOUNT_FIELDS[constraint])
-    if getattr(original, "sqlstate", None) == _UNIQUE_VIOLATION and constraint == _IDENTITY_KEY:
+    if getattr(original, "sqlstate", None) == _UNIQUE_VIOLATION and constraint in _RACED_KEYS:
         return Conflict()
-    if getattr(original, "sqlstate", None) == _UNIQUE_VIOLATION and constraint == _FOLLOW_UP_KEY:
-        return Conflict()  # a second follow-up for one occurrence: it was read before the first
     if constraint == "pk_idempotency_keys":  # committed by another unit of work since our claim
         return KeyRaced()
     return StorageError()
