@@ -17,9 +17,8 @@ async def test_the_policy_follows_the_endpoint_unless_the_options_say() -> None:
     direct = PostgresDatabase.from_url(DIRECT, EngineOptions())
     pooled = PostgresDatabase.from_url(POOLED, EngineOptions())
     forced = PostgresDatabase.from_url(DIRECT, EngineOptions(pooled=True))
-    assert direct.guard.autocommit_reads
-    assert not pooled.guard.autocommit_reads
-    assert not forced.guard.autocommit_reads
+    assert direct.timeout_per_transaction_ms is None  # in the startup options instead
+    assert pooled.timeout_per_transaction_ms == forced.timeout_per_transaction_ms == 30_000
     for database in (direct, pooled, forced):
         await database.dispose()
 
@@ -39,7 +38,7 @@ async def test_a_tripped_breaker_belongs_to_its_own_database_only() -> None:
     other = PostgresDatabase.from_url(DIRECT, EngineOptions(circuit_pause=60))
     tripped.guard.breaker.trip()
     with pytest.raises(StorageUnavailable):
-        await tripped.acquire()  # refused at once, without trying the (unreachable) host
+        await tripped.enter()  # refused at once, without trying the (unreachable) host
     other.guard.breaker.check()  # closed
     await tripped.dispose()
     await other.dispose()

@@ -13,14 +13,21 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
 
 from todo_core.postgres.engine import EngineOptions, build_engine, build_probe_engine
-from todo_core.postgres.resilience import Breaker, ConnectionGuard, open_connection
+from todo_core.postgres.resilience import (
+    Breaker,
+    ConnectionGuard,
+    check_out_driver,
+    give_back,
+    open_connection,
+)
 
 
 @dataclass
 class AcquireStats:
-    """Units of work waiting for a connection now (checkout, connect, pre-ping): for metrics."""
+    """Units of work waiting for a pooled connection's slot now: for metrics."""
 
     waiting: int = 0
 
@@ -44,7 +51,6 @@ class PostgresDatabase:
         guard = ConnectionGuard(
             deadline=options.connect_deadline(url),
             breaker=Breaker(pause=options.circuit_pause),
-            autocommit_reads=not options.is_pooled(url),
             slots=asyncio.Semaphore(options.pool_size + options.max_overflow),
             slot_wait=options.pool_timeout,
         )
@@ -57,24 +63,25 @@ class PostgresDatabase:
             probe_engine=build_probe_engine(url, options),
         )
 
-    async def acquire(
-        self, *, read_only: bool = False, autocommit: bool | None = None
-    ) -> AsyncConnection:
-        """A connection for a unit of work: bounded, retried once, short-circuited while the
-        database is down (see `resilience`). `autocommit=True`: no transaction begun (the
-        unit of work's `link` sends its own BEGIN/COMMIT where it needs them)."""
+    async def enter(self) -> None:
+        """A slot for one unit of work, before its connection is checked out (see the guard):
+        StorageBusy when the pool stays full, StorageUnavailable at once while the circuit is
+        open. Every `enter` is paired with one `leave`."""
         self.stats.waiting += 1
         try:
-            return await self.guard.acquire(self.engine, read_only=read_only, autocommit=autocommit)
+            await self.guard.enter()
         finally:
             self.stats.waiting -= 1
 
-    async def release(self, connection: AsyncConnection) -> None:
-        """Close a connection from `acquire` (back to the pool) and free its slot."""
-        try:
-            await connection.close()
-        finally:
-            self.guard.release()
+    def leave(self) -> None:
+        self.guard.leave()
+
+    async def check_out(self) -> PoolProxiedConnection:
+        """A pooled driver connection in autocommit (inside a slot from `enter`): the `Link`'s."""
+        return await check_out_driver(self.engine)
+
+    async def give_back(self, pooled: PoolProxiedConnection, *, broken: bool = False) -> None:
+        await give_back(pooled, broken=broken)
 
     @property
     def busy(self) -> bool:

@@ -27,8 +27,9 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection as DriverConnection
 from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
-from sqlalchemy.engine import Compiled
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Compiled, Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import ClauseElement
 
 _DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]
@@ -116,7 +117,26 @@ class Link:
         return cls(
             driver,
             timeout_per_transaction_ms,
-            _observer(connection),
+            _observer(connection.engine, connection.sync_connection),
+            lock_timeout_per_transaction_ms,
+        )
+
+    @classmethod
+    def of(
+        cls,
+        pooled: PoolProxiedConnection,
+        engine: AsyncEngine,
+        timeout_per_transaction_ms: int | None,
+        lock_timeout_per_transaction_ms: int | None = None,
+    ) -> Link:
+        """The link on a driver connection checked out of `engine`'s pool in autocommit (see
+        `resilience.check_out_driver`); the engine's listeners and echo see its statements."""
+        driver = pooled.driver_connection
+        assert isinstance(driver, DriverConnection)
+        return cls(
+            driver,
+            timeout_per_transaction_ms,
+            _observer(engine),
             lock_timeout_per_transaction_ms,
         )
 
@@ -129,7 +149,7 @@ class Link:
             statement, values = batch[0]
             cursor = self.connection.cursor()
             await cursor.execute(statement.text, self._bound(statement, values))
-            return [await cursor.fetchall() if cursor.description else []]
+            return [await _rows(cursor)]
         return await self._pipeline(batch, transaction=transaction)
 
     async def _pipeline(self, batch: Sequence[Bound], *, transaction: bool) -> list[Rows]:
@@ -153,7 +173,7 @@ class Link:
             await self._roll_back_if_open()
             await self._forget_prepared()
             raise
-        return [await c.fetchall() if c.description else [] for c in cursors]
+        return [await _rows(cursor) for cursor in cursors]
 
     def _timeouts(self) -> str:
         timeout = int(self.timeout_per_transaction_ms or 0)
@@ -198,9 +218,19 @@ class Link:
             await self.connection.close()
 
 
-def _observer(connection: AsyncConnection) -> Callable[[str, Mapping[str, Any]], None] | None:
-    engine = connection.sync_engine
-    sync = connection.sync_connection
+async def _rows(cursor: psycopg.AsyncCursor[Any]) -> Rows:
+    # Asked of the result's status rather than `cursor.description`, which builds a Column
+    # object per column on every call.
+    result = cursor.pgresult
+    if result is None or result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+        return []
+    return await cursor.fetchall()
+
+
+def _observer(
+    async_engine: AsyncEngine, sync: Connection | None = None
+) -> Callable[[str, Mapping[str, Any]], None] | None:
+    engine = async_engine.sync_engine
     listeners = engine.dispatch.before_cursor_execute
     if not listeners and not engine.echo:
         return None

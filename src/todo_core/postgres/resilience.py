@@ -13,6 +13,9 @@
 - Short-circuited: after a failure, new requests fail at once for a moment instead of each
   waiting out the bound, so an outage answers 503 quickly; the first try after the pause
   either finds the database back (and closes the circuit) or opens it again.
+
+The guard holds the slots and the breaker; the unit of work applies the bound and the retry
+to its first round trip, checkout included (see `unit_of_work`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from todo_core.errors import StorageBusy, StorageUnavailable
 from todo_core.postgres.translate import storage_errors
@@ -52,37 +58,24 @@ class ConnectionGuard:
 
     deadline: float  # seconds for checkout, pre-ping and the first round trip
     breaker: Breaker  # one per engine, so all its units of work share it
-    # Reads run without BEGIN/ROLLBACK (autocommit) unless the statement timeout needs a
-    # transaction to live in (`SET LOCAL` behind a pooler).
-    autocommit_reads: bool
     slots: asyncio.Semaphore  # as many as the pool has connections
     slot_wait: float  # seconds a request may wait for one (the pool timeout)
 
-    async def acquire(
-        self, engine: AsyncEngine, *, read_only: bool = False, autocommit: bool | None = None
-    ) -> AsyncConnection:
-        """A connection with its transaction begun (or in autocommit, for reads where that is
-        safe, or when asked), or StorageUnavailable (soon)."""
+    async def enter(self) -> None:
+        """Take one of the pool's slots before checking a connection out: refused at once
+        while the circuit is open, StorageBusy if none frees within `slot_wait`. `leave()`
+        gives it back."""
         self.breaker.check()
+        if not self.slots.locked():  # the common case: no timer to arm and cancel
+            await self.slots.acquire()
+            return
         try:
             async with asyncio.timeout(self.slot_wait):
                 await self.slots.acquire()
         except TimeoutError:
             raise StorageBusy() from None
-        if autocommit is None:
-            autocommit = read_only and self.autocommit_reads
-        try:
-            connection = await _open_with_one_retry(engine, self.deadline, autocommit)
-        except BaseException as error:
-            self.slots.release()
-            if isinstance(error, StorageUnavailable):
-                self.breaker.trip()
-            raise
-        self.breaker.close()
-        return connection
 
-    def release(self) -> None:
-        """Give back the slot of a connection `acquire` returned (after closing it)."""
+    def leave(self) -> None:
         self.slots.release()
 
     @property
@@ -91,15 +84,40 @@ class ConnectionGuard:
         return self.slots.locked()
 
 
-async def _open_with_one_retry(
-    engine: AsyncEngine, deadline: float, autocommit: bool
-) -> AsyncConnection:
-    try:
-        return await open_connection(engine, deadline, autocommit=autocommit)
-    except StorageUnavailable as error:
-        if isinstance(error.__cause__, TimeoutError):
-            raise  # the whole bound is spent: waiting once more is what the bound forbids
-    return await open_connection(engine, deadline, autocommit=autocommit)
+async def check_out_driver(engine: AsyncEngine) -> PoolProxiedConnection:
+    """A pooled connection for the driver-level `Link`, in autocommit. It bypasses SQLAlchemy's
+    Connection, whose per-checkout work (events, isolation level, transaction bookkeeping) cost
+    more CPU than the statement it carried; the pool's own checkout events (the idle check in
+    `engine`) still run. StorageUnavailable if no connection can be had."""
+    with storage_errors():
+        pooled = await engine.raw_connection()
+        try:
+            await _driver(pooled).set_autocommit(True)
+        except BaseException:
+            await give_back(pooled, broken=True)
+            raise
+    return pooled
+
+
+async def give_back(pooled: PoolProxiedConnection, *, broken: bool = False) -> None:
+    """Back to the pool out of autocommit, as the pool hands connections out; a broken one is
+    closed (the pool opens a fresh one in its place when next asked)."""
+    driver = _driver(pooled)
+    if not broken and not driver.broken:
+        try:
+            await driver.set_autocommit(False)
+        except psycopg.Error:
+            broken = True
+    # The pool's check-in (its reset on return) runs driver calls through SQLAlchemy's
+    # greenlet bridge, as its own AsyncConnection.close() does.
+    with contextlib.suppress(Exception):
+        await greenlet_spawn(pooled.invalidate if broken or driver.broken else pooled.close)
+
+
+def _driver(pooled: PoolProxiedConnection) -> psycopg.AsyncConnection[Any]:
+    driver = pooled.driver_connection
+    assert isinstance(driver, psycopg.AsyncConnection)
+    return driver
 
 
 async def open_connection(

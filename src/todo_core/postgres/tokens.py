@@ -42,7 +42,7 @@ from todo_core.postgres.database import PostgresDatabase
 from todo_core.postgres.link import Rows, Sql, sql, sql_of_built
 from todo_core.postgres.repositories import USER_ROWS, Channel
 from todo_core.postgres.tables import AccountTokenRow, RefreshTokenRow, SessionRow
-from todo_core.postgres.throttle import ADD, PURGE, RECENT, PostgresLoginFailureLog
+from todo_core.postgres.throttle_statements import ADD, PURGE, RECENT
 
 sessions: Table = SessionRow.__table__  # type: ignore[attr-defined]
 refresh_tokens: Table = RefreshTokenRow.__table__  # type: ignore[attr-defined]
@@ -95,8 +95,8 @@ _START_SESSION_SQL = sql(_START_SESSION)
 
 def _start_login(column: str) -> Sql:
     """A login's one round trip (see `PostgresTokenStore.start_login`): the throttle's read
-    (`throttle.RECENT`), the user by `column`, and their new session with its first refresh
-    token, started only for an active user with a password while no throttle key has
+    (`throttle_statements.RECENT`), the user by `column`, and their new session with its first
+    refresh token, started only for an active user with a password while no throttle key has
     reached its limit (`limits`: the same rule as the gate's `admit`). The last CTE's are
     the statement of `_START_SESSION`. Sent again after a lost connection, it starts the
     session once (`ON CONFLICT (id)`) and still answers that it did (the row is there)."""
@@ -191,11 +191,8 @@ class PostgresTokenStore:
         self._database = database
 
     def holds(self, log: LoginFailureLog) -> bool:
-        return (
-            isinstance(log, PostgresLoginFailureLog)
-            and self._database is not None
-            and log.database is self._database
-        )
+        # A failure log kept in this very database (`throttle.PostgresLoginFailureLog`).
+        return self._database is not None and getattr(log, "database", None) is self._database
 
     async def start_login(
         self,

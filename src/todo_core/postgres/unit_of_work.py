@@ -38,7 +38,6 @@ answer was lost may have committed), so they answer StorageUnavailable instead.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from types import TracebackType
@@ -46,7 +45,7 @@ from typing import Any, Self
 from uuid import UUID
 
 import psycopg
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import PoolProxiedConnection
 
 from todo_core.errors import AuthenticationFailed, StorageUnavailable
 from todo_core.ports import (
@@ -94,35 +93,24 @@ class PostgresUnitOfWork:
         self._read_only = read_only
         self._actor = actor  # pending until a statement has carried the check
         self._authenticated_at = authenticated_at
-        self._connection: AsyncConnection | None = None
+        self._pooled: PoolProxiedConnection | None = None  # checked out with the first round trip
         self._link: Link | None = None
+        self._in_slot = False
+        self._entered = False
         self._writes: list[tuple[Bound, Callable[[Rows], None]]] = []
-        self._round_trips = 0
         self._claim: Bound | None = None  # an idempotency key's claim, sent with what follows
 
     async def __aenter__(self) -> Self:
-        await self._connect()
+        # Nothing is checked out yet: the connection comes with the first round trip, under
+        # the same bound (see `_first_round_trip`).
         self.users = PostgresUserRepository(self)
         self.tasks = PostgresTaskRepository(self)
         self.tokens = PostgresTokenStore(self, self._database)
         self.identities = PostgresIdentityRepository(self)
         self.changes = PostgresChangeFeed(self)
         self.keys = PostgresIdempotencyKeys(self)
+        self._entered = True
         return self
-
-    async def _connect(self) -> None:
-        connection = await self._database.acquire(autocommit=True)
-        try:
-            with storage_errors():
-                self._link = await Link.on(
-                    connection,
-                    self._database.timeout_per_transaction_ms,
-                    self._database.lock_timeout_per_transaction_ms,
-                )
-        except BaseException:
-            await self._database.release(connection)  # and its slot
-            raise
-        self._connection = connection
 
     def _actor_values(self) -> dict[str, Any]:
         """The binds of `repositories.actor_may_act()`."""
@@ -175,7 +163,7 @@ class PostgresUnitOfWork:
         return (await self._send([(statement, values)], repeatable=repeatable))[0]
 
     async def commit(self) -> None:
-        assert self._link is not None, "commit() outside `async with`"
+        assert self._entered, "commit() outside `async with`"
         writes, self._writes = self._writes, []
         if not writes:
             return
@@ -188,26 +176,59 @@ class PostgresUnitOfWork:
     async def _send(
         self, batch: list[Bound], *, atomic: bool = False, repeatable: bool = False
     ) -> list[Rows]:
-        assert self._link is not None, "use the unit of work inside `async with`"
-        first, self._round_trips = self._round_trips == 0, self._round_trips + 1
-        try:
-            with storage_errors():
-                if first:
-                    return await self._bounded(self._link.send(batch, atomic=atomic))
-                return await self._link.send(batch, atomic=atomic)
-        except Exception as error:
-            if not (first and repeatable and _connection_lost(error)):
-                raise
-        await self._replace_connection()
+        assert self._entered, "use the unit of work inside `async with`"
+        if self._link is None:
+            return await self._first_round_trip(batch, atomic=atomic, repeatable=repeatable)
         with storage_errors():
-            return await self._bounded(self._link.send(batch, atomic=atomic))
+            return await self._link.send(batch, atomic=atomic)
+
+    async def _first_round_trip(
+        self, batch: list[Bound], *, atomic: bool, repeatable: bool
+    ) -> list[Rows]:
+        """A slot, a connection and the first batch; checkout and batch within one bound.
+        Tried once more on a fresh connection when that is safe: nothing was sent (no
+        connection could be had, short of the bound running out), or the batch is a read and
+        its connection turned out dead (a suspend)."""
+        await self._database.enter()
+        self._in_slot = True
+        try:
+            return await self._bounded(self._check_out_and_send(batch, atomic=atomic))
+        except Exception as error:
+            if self._pooled is not None:  # sent: a read on a dead connection may go again
+                if not (repeatable and _connection_lost(error)):
+                    raise
+            elif not _may_try_again(error):
+                if isinstance(error, StorageUnavailable):
+                    self._database.guard.breaker.trip()
+                raise
+        await self._drop_connection(broken=True)
+        try:
+            return await self._bounded(self._check_out_and_send(batch, atomic=atomic))
+        except StorageUnavailable:
+            if self._pooled is None:
+                self._database.guard.breaker.trip()
+            raise
+
+    async def _check_out_and_send(self, batch: list[Bound], *, atomic: bool) -> list[Rows]:
+        database = self._database
+        self._pooled = await database.check_out()
+        database.guard.breaker.close()
+        self._link = Link.of(
+            self._pooled,
+            database.engine,
+            database.timeout_per_transaction_ms,
+            database.lock_timeout_per_transaction_ms,
+        )
+        with storage_errors():
+            return await self._link.send(batch, atomic=atomic)
 
     async def _bounded(self, sending: Coroutine[Any, Any, list[Rows]]) -> list[Rows]:
-        """The first round trip, within the guard's deadline: a transaction pooler accepts a
-        client at once and holds its first statement until a server connection exists, which
-        with the database down is minutes of silence. Late, it is abandoned (cancelling a
-        query nobody will confirm waits as well), its connection dropped, the breaker
-        tripped: StorageUnavailable now rather than a request held that long."""
+        """The first round trip, checkout included, within the guard's deadline: a
+        transaction pooler accepts a client at once and holds its first statement until a
+        server connection exists, which with the database down is minutes of silence. Late,
+        it is abandoned (cancelling a query nobody will confirm waits as well), its
+        connection dropped, the breaker tripped: StorageUnavailable now rather than a request
+        held that long."""
         attempt = asyncio.ensure_future(sending)
         done, _ = await asyncio.wait({attempt}, timeout=self._database.guard.deadline)
         if done:
@@ -216,20 +237,13 @@ class PostgresUnitOfWork:
         _abandoned.add(attempt)
         attempt.add_done_callback(_abandoned.discard)
         self._database.guard.breaker.trip()
-        connection, self._connection, self._link = self._connection, None, None
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                await connection.invalidate()
+        await self._drop_connection(broken=True)
         raise StorageUnavailable() from TimeoutError("no answer within the connect deadline")
 
-    async def _replace_connection(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                await connection.invalidate()
-            finally:
-                await self._database.release(connection)
-        await self._connect()
+    async def _drop_connection(self, *, broken: bool) -> None:
+        pooled, self._pooled, self._link = self._pooled, None, None
+        if pooled is not None:
+            await self._database.give_back(pooled, broken=broken)
 
     async def __aexit__(
         self,
@@ -238,9 +252,13 @@ class PostgresUnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         self._writes = []  # never committed: dropped, as a rollback would
-        connection, self._connection, self._link = self._connection, None, None
-        if connection is not None:
-            await self._database.release(connection)
+        self._entered = False
+        try:
+            await self._drop_connection(broken=False)
+        finally:
+            if self._in_slot:
+                self._in_slot = False
+                self._database.leave()
 
 
 def _nothing(rows: Rows) -> None:
@@ -248,6 +266,11 @@ def _nothing(rows: Rows) -> None:
 
 
 _abandoned: set[asyncio.Future[Any]] = set()  # strong references until they wind down
+
+
+def _may_try_again(error: BaseException) -> bool:
+    """No connection could be had: worth one more try, unless the whole bound is spent."""
+    return isinstance(error, StorageUnavailable) and not isinstance(error.__cause__, TimeoutError)
 
 
 def _connection_lost(error: BaseException) -> bool:
