@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypedDict
 from uuid import UUID
 
 from fastapi import Depends, Path, Request
@@ -23,6 +24,10 @@ _bearer = OAuth2PasswordBearer(tokenUrl=LOGIN_PATH, auto_error=False)
 async def _services(request: Request) -> Services:
     # `async` although it awaits nothing: FastAPI runs a plain `def` dependency in a worker
     # thread, and that hop cost more per request than the rest of the dependency tree.
+    return _services_of(request)
+
+
+def _services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -30,11 +35,11 @@ async def _services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
-async def _claims(services: ServicesDep, token: Annotated[str | None, Depends(_bearer)]) -> Claims:
+async def _claims(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Claims:
     """What the token says (FastAPI resolves this once per request, however many use it)."""
     if not token:
         raise AuthenticationFailed("Not authenticated: send `Authorization: Bearer <token>`.")
-    return await services.tokens.verify(token)
+    return await _services_of(request).tokens.verify(token)
 
 
 TokenClaims = Annotated[Claims, Depends(_claims)]
@@ -100,3 +105,41 @@ async def _owner_id(user_id: UserRef, claims: TokenClaims) -> UUID:
 
 
 OwnerId = Annotated[UUID, Depends(_owner_id)]
+
+
+class Acting(TypedDict):
+    """The keywords every task service call opens with: who acts, the token's issue time (the
+    service checks it against revocations) and whose tasks."""
+
+    actor_id: UUID
+    authenticated_at: datetime
+    owner_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A request on `/users/{user_id}/...` or `/api/{user_id}/...`: the services, and who acts on
+    whose tasks (`caller.services.tasks.get(**caller.acting, task_id=...)`)."""
+
+    services: Services
+    acting: Acting
+
+    @property
+    def owner_id(self) -> UUID:
+        return self.acting["owner_id"]
+
+
+async def _caller(request: Request, user_id: UserRef, claims: TokenClaims) -> Caller:
+    # One dependency for what the task routes need: FastAPI resolves every dependency of every
+    # request anew, and six small ones (services, actor, issue time, owner...) cost more than
+    # the route's own work. The token is checked first (a sub-dependency), so a request with
+    # neither a token nor a valid `{user_id}` is a 401, as before.
+    acting = Acting(
+        actor_id=claims.subject,
+        authenticated_at=claims.issued_at,
+        owner_id=owner_of(user_id, claims),
+    )
+    return Caller(_services_of(request), acting)
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from todo_api.deps import ActorId, AuthenticatedAt, OwnerId, ServicesDep
+from todo_api.deps import CallerDep
 from todo_api.responses import JSON
 from todo_api.schemas.changes import ChangeFeed, feed_body
 from todo_api.schemas.problems import problem_responses
@@ -17,10 +17,7 @@ router = APIRouter(prefix="/users/{user_id}", tags=["sync"])
 
 @router.get("/changes", response_model=ChangeFeed, responses=problem_responses(401, 403, 410, 422))
 async def list_changes(
-    owner: OwnerId,
-    actor: ActorId,
-    issued: AuthenticatedAt,
-    services: ServicesDep,
+    caller: CallerDep,
     cursor: Annotated[
         str | None,
         Query(
@@ -36,7 +33,5 @@ async def list_changes(
     with the last one: every change shows up once (a task changed several times between two
     polls once, in its latest state), none is ever skipped. A cursor older than the tombstone
     retention (30 days by default) is 410: start again without one."""
-    page = await services.sync.changes(
-        actor_id=actor, authenticated_at=issued, owner_id=owner, cursor=cursor, limit=limit
-    )
+    page = await caller.services.sync.changes(**caller.acting, cursor=cursor, limit=limit)
     return JSON(feed_body(page))

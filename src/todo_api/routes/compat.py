@@ -17,7 +17,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response, status
 
-from todo_api.deps import ActorId, AuthenticatedAt, OwnerId, ServicesDep
+from todo_api.deps import CallerDep
 from todo_api.responses import JSON, etag, expected_version, task_body
 from todo_api.routes.params import IfMatch, ListQuery, next_page, updated
 from todo_api.schemas.problems import problem_responses
@@ -43,19 +43,10 @@ def task_url(owner_id: UUID, task_id: UUID) -> str:
     "", response_model=list[TaskPublic],  # type: ignore[valid-type]
     responses=problem_responses(401, 403, 422),
 )  # fmt: skip
-async def compat_list_tasks(
-    request: Request,
-    owner: OwnerId,
-    actor: ActorId,
-    issued: AuthenticatedAt,
-    services: ServicesDep,
-    query: ListQuery,
-) -> JSON:
+async def compat_list_tasks(caller: CallerDep, request: Request, query: ListQuery) -> JSON:
     """The tasks as a JSON array, with the filters, sorts and `limit`/`cursor` of
     `/api/v1`; the next page, if any, is `Link: <...>; rel="next"`."""
-    page = await services.tasks.list(
-        actor_id=actor, authenticated_at=issued, owner_id=owner, query=query
-    )
+    page = await caller.services.tasks.list(**caller.acting, query=query)
     _, headers = next_page(request, page)
     return JSON([task_body(task) for task in page.items], headers=headers)
 
@@ -66,100 +57,53 @@ async def compat_list_tasks(
     response_model=TaskPublic,
     responses=problem_responses(401, 403, 413, 422),
 )
-async def compat_create_task(
-    owner: OwnerId,
-    body: TaskCreate,
-    actor: ActorId,
-    issued: AuthenticatedAt,
-    services: ServicesDep,
-) -> JSON:
-    task = await services.tasks.create(
-        actor_id=actor,
-        authenticated_at=issued,
-        owner_id=owner,
-        title=body.title,
-        description=body.description,
-        priority=body.priority,
-        due_date=body.due_date,
-        tags=body.tags,
-        recurrence=body.recurrence,
+async def compat_create_task(caller: CallerDep, body: TaskCreate) -> JSON:
+    task = await caller.services.tasks.create(
+        **caller.acting,
+        **dict(body),  # TaskCreate's members are the service's task fields, by name
     )
-    headers = {"Location": task_url(owner, task.id), "ETag": etag(task)}
+    headers = {"Location": task_url(caller.owner_id, task.id), "ETag": etag(task)}
     return JSON(task_body(task), status_code=201, headers=headers)
 
 
 @router.get("/{id}", response_model=TaskPublic, responses=problem_responses(401, 403, 404, 422))
-async def compat_get_task(
-    owner: OwnerId, id: UUID, actor: ActorId, issued: AuthenticatedAt, services: ServicesDep
-) -> JSON:
-    task = await services.tasks.get(
-        actor_id=actor, authenticated_at=issued, owner_id=owner, task_id=id
-    )
+async def compat_get_task(caller: CallerDep, id: UUID) -> JSON:
+    task = await caller.services.tasks.get(**caller.acting, task_id=id)
     return JSON(task_body(task), headers={"ETag": etag(task)})
 
 
 @router.put("/{id}", response_model=TaskUpdated, responses=_MUTATION_PROBLEMS)
 async def compat_replace_task(
-    owner: OwnerId,
-    id: UUID,
-    body: TaskReplace,
-    actor: ActorId,
-    issued: AuthenticatedAt,
-    services: ServicesDep,
-    if_match: IfMatch = None,
+    caller: CallerDep, id: UUID, body: TaskReplace, if_match: IfMatch = None
 ) -> JSON:
     """Replace every editable field: one left out is cleared (or reset to its default).
     `completed` is the exception: left out, the task stays as it is."""
     changes = editable_changes(body)
     if body.completed is not None:
         changes = replace(changes, completed=body.completed)
-    result = await services.tasks.update(
-        actor_id=actor,
-        authenticated_at=issued,
-        owner_id=owner,
+    result = await caller.services.tasks.update(
+        **caller.acting,
         task_id=id,
         changes=changes,
         expected_version=expected_version(if_match),
     )
-    return updated(result, partial(task_url, owner))
+    return updated(result, partial(task_url, caller.owner_id))
 
 
 @router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT, responses=_MUTATION_PROBLEMS)
-async def compat_delete_task(
-    owner: OwnerId,
-    id: UUID,
-    actor: ActorId,
-    issued: AuthenticatedAt,
-    services: ServicesDep,
-    if_match: IfMatch = None,
-) -> Response:
-    await services.tasks.delete(
-        actor_id=actor,
-        authenticated_at=issued,
-        owner_id=owner,
-        task_id=id,
-        expected_version=expected_version(if_match),
+async def compat_delete_task(caller: CallerDep, id: UUID, if_match: IfMatch = None) -> Response:
+    await caller.services.tasks.delete(
+        **caller.acting, task_id=id, expected_version=expected_version(if_match)
     )
     return Response(status_code=204)
 
 
 @router.patch("/{id}/complete", response_model=TaskUpdated, responses=_MUTATION_PROBLEMS)
-async def compat_toggle_task(
-    owner: OwnerId,
-    id: UUID,
-    actor: ActorId,
-    issued: AuthenticatedAt,
-    services: ServicesDep,
-    if_match: IfMatch = None,
-) -> JSON:
+async def compat_toggle_task(caller: CallerDep, id: UUID, if_match: IfMatch = None) -> JSON:
     """Toggle: complete an open task, reopen a completed one. Completing a recurring task
     also creates its next occurrence (`next_occurrence`, `Link: rel="next-occurrence"`).
     With `If-Match`, a stale ETag is 412 and nothing changes."""
-    result = await services.tasks.toggle(
-        actor_id=actor,
-        authenticated_at=issued,
-        owner_id=owner,
-        task_id=id,
-        expected_version=expected_version(if_match),
+    result = await caller.services.tasks.toggle(
+        **caller.acting, task_id=id, expected_version=expected_version(if_match)
     )
-    return updated(result, partial(task_url, owner))
+    return updated(result, partial(task_url, caller.owner_id))

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from todo_api.deps import ActorId, AuthenticatedAt, OwnerId, ServicesDep
+from todo_api.deps import CallerDep
 from todo_api.idempotency import IdempotencyKey, keyed, outcome, respond
 from todo_api.responses import JSON, etag, expected_version, task_body
 from todo_api.routes import API_PREFIX
@@ -61,25 +61,22 @@ async def batch_other_methods() -> None:
     responses=problem_responses(401, 403, 409, 413, 422),
 )
 async def create_task(
+    caller: CallerDep,
     request: Request,
-    owner: OwnerId,
     body: TaskCreate,
-    actor: ActorId,
-    issued: AuthenticatedAt,
-    services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Rules beyond single fields (422 when broken): a `recurrence` needs a `due_date`, and a
     `due_date` may not lie in the past."""
 
+    owner = caller.owner_id
+
     def render(task: Task) -> Outcome:
         headers = {"Location": task_url(owner, task.id), "ETag": etag(task)}
         return outcome(201, task_body(task), headers)
 
-    task = await services.tasks.create(
-        actor_id=actor,
-        authenticated_at=issued,
-        owner_id=owner,
+    task = await caller.services.tasks.create(
+        **caller.acting,
         idempotency=keyed(idempotency_key, request, owner=owner, render=render, body=body),
         **dict(body),  # TaskCreate's members are the service's task fields, by name
     )
@@ -87,17 +84,8 @@ async def create_task(
 
 
 @router.get("", response_model=TaskList, responses=problem_responses(401, 403, 422))
-async def list_tasks(
-    request: Request,
-    owner: OwnerId,
-    actor: ActorId,
-    issued: AuthenticatedAt,
-    services: ServicesDep,
-    query: ListQuery,
-) -> JSON:
-    page = await services.tasks.list(
-        actor_id=actor, authenticated_at=issued, owner_id=owner, query=query
-    )
+async def list_tasks(caller: CallerDep, request: Request, query: ListQuery) -> JSON:
+    page = await caller.services.tasks.list(**caller.acting, query=query)
     next_cursor, headers = next_page(request, page)
     body = {"items": [task_body(task) for task in page.items], "next_cursor": next_cursor}
     return JSON(body, headers=headers)
@@ -106,30 +94,25 @@ async def list_tasks(
 @router.get(
     "/{task_id}", response_model=TaskPublic, responses=problem_responses(401, 403, 404, 422)
 )
-async def get_task(
-    owner: OwnerId, task_id: UUID, actor: ActorId, issued: AuthenticatedAt, services: ServicesDep
-) -> JSON:
-    task = await services.tasks.get(
-        actor_id=actor, authenticated_at=issued, owner_id=owner, task_id=task_id
-    )
+async def get_task(caller: CallerDep, task_id: UUID) -> JSON:
+    task = await caller.services.tasks.get(**caller.acting, task_id=task_id)
     return JSON(task_body(task), headers={"ETag": etag(task)})
 
 
 @router.patch("/{task_id}", response_model=TaskUpdated, responses=_MUTATION_PROBLEMS)
 async def update_task(
+    caller: CallerDep,
     request: Request,
-    owner: OwnerId,
     task_id: UUID,
     body: TaskPatch,
-    actor: ActorId,
-    issued: AuthenticatedAt,
-    services: ServicesDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Only the fields sent change. Rules beyond single fields (422 when broken): a task with a
     `recurrence` needs a `due_date` (the one sent or the one it has), and a new `due_date` may
     not lie in the past. With `If-Match`, a stale ETag is 412."""
+
+    owner = caller.owner_id
 
     def render(result: TaskUpdate) -> Outcome:
         answer = updated(result, partial(task_url, owner))
@@ -138,10 +121,8 @@ async def update_task(
         }
         return Outcome(200, bytes(answer.body), tuple(headers.items()))
 
-    result = await services.tasks.update(
-        actor_id=actor,
-        authenticated_at=issued,
-        owner_id=owner,
+    result = await caller.services.tasks.update(
+        **caller.acting,
         task_id=task_id,
         changes=_changes(body),
         expected_version=expected_version(if_match),
@@ -154,25 +135,22 @@ async def update_task(
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_MUTATION_PROBLEMS)
 async def delete_task(
+    caller: CallerDep,
     request: Request,
-    owner: OwnerId,
     task_id: UUID,
-    actor: ActorId,
-    issued: AuthenticatedAt,
-    services: ServicesDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     def render(_: None) -> Outcome:
         return outcome(204)
 
-    await services.tasks.delete(
-        actor_id=actor,
-        authenticated_at=issued,
-        owner_id=owner,
+    await caller.services.tasks.delete(
+        **caller.acting,
         task_id=task_id,
         expected_version=expected_version(if_match),
-        idempotency=keyed(idempotency_key, request, owner=owner, render=render, if_match=if_match),
+        idempotency=keyed(
+            idempotency_key, request, owner=caller.owner_id, render=render, if_match=if_match
+        ),
     )
     return respond(render(None))
 
@@ -184,12 +162,9 @@ async def delete_task(
     summary="Apply up to 100 task operations atomically",
 )
 async def batch_tasks(
+    caller: CallerDep,
     request: Request,
-    owner: OwnerId,
     body: BatchRequest,
-    actor: ActorId,
-    issued: AuthenticatedAt,
-    services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """All operations apply in order in one transaction, or none does. A `create` may name
@@ -201,12 +176,12 @@ async def batch_tasks(
         body = {"results": [result_body(i, r) for i, r in enumerate(results)]}
         return outcome(200, body)
 
-    results = await services.tasks.batch(
-        actor_id=actor,
-        authenticated_at=issued,
-        owner_id=owner,
+    results = await caller.services.tasks.batch(
+        **caller.acting,
         operations=[operation_of(item, _changes) for item in body.operations],
-        idempotency=keyed(idempotency_key, request, owner=owner, render=render, body=body),
+        idempotency=keyed(
+            idempotency_key, request, owner=caller.owner_id, render=render, body=body
+        ),
     )
     return respond(render(results))
 
