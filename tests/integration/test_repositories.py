@@ -3,6 +3,7 @@ versions, ownership, rollback, and connections always returned to the pool."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
@@ -22,6 +23,7 @@ from todo_core import (
 from todo_core.domain import new_task
 from todo_core.domain.users import new_user
 from todo_core.postgres import PostgresDatabase, PostgresUnitOfWorkFactory
+from todo_core.postgres.link import sql
 from todo_core.postgres.repositories import TASK_ROWS, task_values
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -223,3 +225,38 @@ async def test_the_database_enforces_completed_at_and_tag_limits(engine: AsyncEn
                     text(f"INSERT INTO tasks (id, user_id, title, {values}"),
                     {"id": uuid4(), "user": user_id},
                 )
+
+
+async def test_a_unit_of_work_checks_out_nothing_until_its_first_round_trip(
+    uow: PostgresUnitOfWorkFactory, database: PostgresDatabase
+) -> None:
+    async with uow() as work:
+        assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        await work.users.get(uuid4())
+        assert database.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert not database.busy
+
+
+async def test_a_request_cancelled_mid_statement_closes_its_connection_and_frees_its_slot(
+    uow: PostgresUnitOfWorkFactory, database: PostgresDatabase
+) -> None:
+    """Cancelled while its first round trip runs (a client gone, a shutdown): the request ends
+    at once rather than with the statement (it used to wait the statement out), and the
+    connection the abandoned statement may still be using is closed, never handed on."""
+    slow = sql(text("SELECT pg_sleep(60)"))
+
+    async def wait_long() -> None:
+        async with uow() as work:
+            await work.read(slow, {})  # type: ignore[attr-defined]
+
+    request = asyncio.ensure_future(wait_long())
+    await asyncio.sleep(0.5)
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(20):  # a bound far from both: at once, or after 60 s
+            await request
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert database.guard.slots._value == 5 + 10  # every slot free again
+    async with uow() as work:
+        assert await work.users.get(uuid4()) is None

@@ -230,15 +230,23 @@ class PostgresUnitOfWork:
         connection dropped, the breaker tripped: StorageUnavailable now rather than a request
         held that long."""
         attempt = asyncio.ensure_future(sending)
-        done, _ = await asyncio.wait({attempt}, timeout=self._database.guard.deadline)
+        try:
+            done, _ = await asyncio.wait({attempt}, timeout=self._database.guard.deadline)
+        except asyncio.CancelledError:  # the request itself was cancelled
+            await self._abandon(attempt)
+            raise
         if done:
             return attempt.result()
+        self._database.guard.breaker.trip()
+        await self._abandon(attempt)
+        raise StorageUnavailable() from TimeoutError("no answer within the connect deadline")
+
+    async def _abandon(self, attempt: asyncio.Future[list[Rows]]) -> None:
+        # Its connection is closed, not given back: the attempt may still be talking on it.
         attempt.cancel()
         _abandoned.add(attempt)
-        attempt.add_done_callback(_abandoned.discard)
-        self._database.guard.breaker.trip()
+        attempt.add_done_callback(_wound_down)
         await self._drop_connection(broken=True)
-        raise StorageUnavailable() from TimeoutError("no answer within the connect deadline")
 
     async def _drop_connection(self, *, broken: bool) -> None:
         pooled, self._pooled, self._link = self._pooled, None, None
@@ -266,6 +274,12 @@ def _nothing(rows: Rows) -> None:
 
 
 _abandoned: set[asyncio.Future[Any]] = set()  # strong references until they wind down
+
+
+def _wound_down(attempt: asyncio.Future[Any]) -> None:
+    _abandoned.discard(attempt)
+    if not attempt.cancelled():
+        attempt.exception()  # its failure (a closed connection) is expected: not worth a log line
 
 
 def _may_try_again(error: BaseException) -> bool:
