@@ -75,3 +75,42 @@ async def test_token_of_a_deleted_or_inactive_user_is_401(
     async with engine.begin() as connection:
         await connection.execute(text(statement), {"id": uid})
     assert (await client.get(ME, headers=headers)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM users WHERE id = :id",
+        "UPDATE users SET is_active = false WHERE id = :id",
+        "UPDATE users SET tokens_valid_after = now() + interval '1 minute' WHERE id = :id",
+    ],
+    ids=["deleted", "inactive", "revoked"],
+)
+async def test_every_task_route_refuses_a_token_its_user_can_no_longer_use(
+    client: httpx.AsyncClient, sign_up: SignUp, engine: AsyncEngine, statement: str
+) -> None:
+    """Each route's own statement carries the check (folded into a one-task read or a write,
+    pipelined before a list): none of them may answer with data, or change anything."""
+    headers = await sign_up()
+    uid = await user_id(client, headers)
+    created = await client.post(f"{ME}/tasks", json={"title": "mine"}, headers=headers)
+    task = f"{ME}/tasks/{created.json()['id']}"
+    async with engine.begin() as connection:
+        await connection.execute(text(statement), {"id": uid})
+    calls = [
+        client.get(task, headers=headers),
+        client.get(f"{ME}/tasks/00000000-0000-4000-8000-000000000000", headers=headers),
+        client.get(f"{ME}/tasks", headers=headers),
+        client.patch(task, json={"title": "changed"}, headers=headers),
+        client.patch(task, json={"completed": True}, headers=headers),
+        client.patch(f"/api/{uid}/tasks/{created.json()['id']}/complete", headers=headers),
+        client.post(f"{ME}/tasks", json={"title": "another"}, headers=headers),
+        client.delete(task, headers=headers),
+        client.get(f"/api/{uid}/tasks/{created.json()['id']}", headers=headers),
+    ]
+    for call in calls:
+        answer = await call
+        assert answer.status_code == 401, (answer.request.method, answer.request.url)
+    async with engine.begin() as connection:
+        titles = (await connection.execute(text("SELECT title FROM tasks"))).scalars().all()
+    assert titles in ([], ["mine"])  # deleted with its user, or untouched

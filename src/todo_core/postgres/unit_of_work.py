@@ -4,10 +4,11 @@ How a request stays within one round trip (two for read-modify-write), on the di
 the pooled path alike (see `link` for what one round trip may carry):
 
 - The acting user's check is never a round trip of its own. It stays pending until the
-  first statement: a read goes out pipelined behind `ACTOR_MAY_ACT` (one round trip, the
-  verdict read first); a write carries it folded into its own SQL (`carry_actor`). If the
-  actor may not act, AuthenticationFailed is raised before any result is used, and a write
-  that carried the check has written nothing.
+  first statement: a statement that can carry it folds it into its own SQL (`carry_actor`:
+  every write, and the read of one task); any other read goes out pipelined behind
+  `ACTOR_MAY_ACT` (one round trip, the verdict read first). If the actor may not act,
+  AuthenticationFailed is raised before any result is used, and a write that carried the
+  check has written nothing.
 - Reads run at once; writes are queued and sent by `commit()`, all of them in one round trip
   (several go in one transaction, pipelined). Leaving without commit sends nothing: the
   queued writes are simply dropped, as a rollback would.
