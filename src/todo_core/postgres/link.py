@@ -68,10 +68,15 @@ def sql(statement: ClauseElement) -> Sql:
     found = _by_statement.get(id(statement))
     if found is not None and found[0] is statement:
         return found[1]
-    compiled = statement.compile(dialect=_DIALECT)
-    made = Sql(str(compiled), compiled)
+    made = compiled_now(statement)
     _by_statement[id(statement)] = (statement, made)  # the statement kept alive: ids stay unique
     return made
+
+
+def compiled_now(statement: ClauseElement) -> Sql:
+    """A statement compiled for psycopg, kept by the caller (who has its own cache key)."""
+    compiled = statement.compile(dialect=_DIALECT)
+    return Sql(str(compiled), compiled)
 
 
 def sql_of_built(statement: ClauseElement) -> Sql:

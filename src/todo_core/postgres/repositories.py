@@ -49,8 +49,8 @@ from todo_core.domain.users import User
 from todo_core.domain.validation import to_utc
 from todo_core.errors import AuthenticationFailed, NotFound, VersionMismatch
 from todo_core.ports import ToChange
-from todo_core.postgres.link import Rows, Sql, sql, sql_of_built
-from todo_core.postgres.listing import page_statement
+from todo_core.postgres.link import Rows, Sql, sql
+from todo_core.postgres.listing import PageStatements
 from todo_core.postgres.tables import ExternalIdentityRow, TaskFollowUpRow, TaskRow, UserRow
 
 users: Table = UserRow.__table__  # type: ignore[attr-defined]
@@ -228,6 +228,7 @@ _GET_TASK = (sql(_GET_TASK_STATEMENT), _with_verdict(_GET_TASK_STATEMENT))
 _FOLLOWED_UP = exists().where(follow_ups.c.source_id == tasks.c.id)
 _TO_CHANGE_STATEMENT = select(*TASK_COLUMNS, _FOLLOWED_UP).where(*_THIS_TASK)
 _GET_TASK_TO_CHANGE = (sql(_TO_CHANGE_STATEMENT), _with_verdict(_TO_CHANGE_STATEMENT))
+_TASK_PAGES = PageStatements(tasks, TASK_COLUMNS)
 _STORED_VERSION = select(tasks.c.version).where(*_THIS_TASK).scalar_subquery()
 
 
@@ -403,10 +404,8 @@ class PostgresTaskRepository:
         self._channel.write(statement, {**values, **(actor or {})}, _deleted)
 
     async def list(self, *, user_id: UUID, query: TaskQuery, now: datetime) -> TaskPage:
-        statement = page_statement(
-            tasks, columns=TASK_COLUMNS, user_id=user_id, query=query, now=now
-        )
-        rows = await self._channel.read(sql_of_built(statement), {})
+        statement, values = _TASK_PAGES.page(user_id=user_id, query=query, now=now)
+        rows = await self._channel.read(statement, values)
         return TaskPage.from_rows([TASK_ROWS.entity(row) for row in rows], query)
 
 
