@@ -18,7 +18,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response, status
 
 from todo_api.deps import CallerDep
-from todo_api.responses import JSON, etag, expected_version, task_body
+from todo_api.responses import JSON, etag, expected_version, task_bodies, task_body
 from todo_api.routes.params import IfMatch, ListQuery, next_page, updated
 from todo_api.schemas.problems import problem_responses
 from todo_api.schemas.tasks import (
@@ -48,7 +48,7 @@ async def compat_list_tasks(caller: CallerDep, request: Request, query: ListQuer
     `/api/v1`; the next page, if any, is `Link: <...>; rel="next"`."""
     page = await caller.services.tasks.list(**caller.acting, query=query)
     _, headers = next_page(request, page)
-    return JSON([task_body(task) for task in page.items], headers=headers)
+    return JSON(task_bodies(page.items), headers=headers)
 
 
 @router.post(

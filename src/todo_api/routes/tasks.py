@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from todo_api.deps import CallerDep
 from todo_api.idempotency import IdempotencyKey, keyed, outcome, respond
-from todo_api.responses import JSON, etag, expected_version, task_body
+from todo_api.responses import JSON, etag, expected_version, task_bodies, task_body
 from todo_api.routes import API_PREFIX
 from todo_api.routes.params import IfMatch, ListQuery, next_page, updated
 from todo_api.schemas.batch import BatchRequest, BatchResponse, operation_of, result_body
@@ -87,7 +87,7 @@ async def create_task(
 async def list_tasks(caller: CallerDep, request: Request, query: ListQuery) -> JSON:
     page = await caller.services.tasks.list(**caller.acting, query=query)
     next_cursor, headers = next_page(request, page)
-    body = {"items": [task_body(task) for task in page.items], "next_cursor": next_cursor}
+    body = {"items": task_bodies(page.items), "next_cursor": next_cursor}
     return JSON(body, headers=headers)
 
 
