@@ -16,6 +16,7 @@ from todo_api import housekeeping, idempotency, problems
 from todo_api.background import BackgroundWork
 from todo_api.container import Services
 from todo_api.docs import app_with_docs
+from todo_api.express import ExpressLane
 from todo_api.mcp import install_mcp
 from todo_api.middleware import BodyLimit, SecurityHeaders
 from todo_api.observability import Metrics, RequestContext
@@ -136,6 +137,8 @@ def _document_problems_as_problem_json(app: FastAPI) -> None:
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    # Innermost (added first): what the express lane answers still passes every layer below.
+    app.add_middleware(ExpressLane)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

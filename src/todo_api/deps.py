@@ -77,12 +77,13 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+USER_REF_PATTERN = r"^[A-Za-z0-9._~:@|+=-]{1,255}$"
 # A path's `{user_id}`: `me`, the caller's own local id, or their id at the external issuer
 # (what a Better Auth front end has at hand). Anything else names someone else.
 UserRef = Annotated[
     str,
     Path(
-        pattern=r"^[A-Za-z0-9._~:@|+=-]{1,255}$",
+        pattern=USER_REF_PATTERN,
         description="`me`, your user id, or your id at the external identity provider",
         examples=["me"],
     ),
@@ -143,3 +144,9 @@ async def _caller(request: Request, user_id: UserRef, claims: TokenClaims) -> Ca
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+async def caller_for(request: Request, *, user_ref: str, token: str | None) -> Caller:
+    """What `CallerDep` resolves to, the token checked first, outside FastAPI's dependency
+    solving (for todo_api.express)."""
+    return await _caller(request, user_ref, await _claims(request, token))

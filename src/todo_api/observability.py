@@ -38,6 +38,7 @@ _HEADER = REQUEST_ID_HEADER.lower().encode()
 _SANE = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 UNMATCHED = "<unmatched>"  # one label for every unknown path: no unbounded label values
 
+ROUTE_KEY = "todo.route"  # where todo_api.express leaves the template of the route it served
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 access_log = logging.getLogger("todo.access")
 log = logging.getLogger("todo.errors")
@@ -59,7 +60,10 @@ def _request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
 def route_template(scope: Scope) -> str:
     """The matched route's path template, prefixes included (`/api/v1/users/{user_id}/tasks`);
     UNMATCHED when no route matched. FastAPI 0.16x keeps an included router's routes without
-    their prefix in scope["route"] and the full template in its effective route context."""
+    their prefix in scope["route"] and the full template in its effective route context; the
+    express lane (todo_api.express) puts its template under ROUTE_KEY."""
+    if ROUTE_KEY in scope:
+        return str(scope[ROUTE_KEY])
     effective = scope.get("fastapi", {}).get("effective_route_context")
     path = getattr(effective, "path_format", None)
     if not (isinstance(path, str) and path):

@@ -18,7 +18,7 @@ from todo_core.domain.tasks import TAG_MAX
 IfMatch = Annotated[str | None, Header(description="An ETag from this API; stale: 412")]
 
 
-async def _task_query(  # async: FastAPI runs a plain `def` in a thread
+async def task_query(  # async: FastAPI runs a plain `def` in a thread
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
     completed: bool | None = None,
@@ -61,7 +61,7 @@ async def _task_query(  # async: FastAPI runs a plain `def` in a thread
     )
 
 
-ListQuery = Annotated[TaskQuery, Depends(_task_query)]
+ListQuery = Annotated[TaskQuery, Depends(task_query)]
 
 
 def next_page(request: Request, page: TaskPage) -> tuple[str | None, dict[str, str]]:

@@ -1,0 +1,234 @@
+"""The express lane: the task routes' plainest requests, answered without FastAPI's
+per-request machinery.
+
+For a task read, FastAPI's route resolution, dependency solving, `Request` and response
+wrappers cost about 40% of the request's CPU: more than the database round trip. This
+middleware (the innermost) recognises the five requests that make most of the traffic, in
+their plainest shape, and calls the very same route functions of `todo_api.routes.tasks` with
+the same arguments FastAPI would pass:
+
+    GET    /api/v1/users/{user_id}/tasks?limit=&cursor=&sort=    list_tasks
+    POST   /api/v1/users/{user_id}/tasks                         create_task
+    GET    /api/v1/users/{user_id}/tasks/{task_id}               get_task
+    PATCH  /api/v1/users/{user_id}/tasks/{task_id}  [If-Match]   update_task
+    DELETE /api/v1/users/{user_id}/tasks/{task_id}  [If-Match]   delete_task
+
+It only reads what is unambiguous: a bearer token, a `{user_id}` and a canonical `{task_id}`
+that FastAPI would accept as they are, a JSON body that the route's own pydantic model accepts,
+list parameters among those three. Anything else (another header that matters, such as
+`Idempotency-Key`, a body or query FastAPI would have to judge, a mounted root path) is
+declined before anything has happened, and the request goes on to FastAPI unchanged, a body
+already read replayed. So the FastAPI routes stay the one definition of what is valid and of
+every validation error, and the OpenAPI document stays true; what the service raises is
+answered by the app's own exception handlers, as on the FastAPI path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+from uuid import UUID
+
+import orjson
+from fastapi import Request, Response
+from pydantic import BaseModel, ValidationError
+
+from todo_api.deps import USER_REF_PATTERN, Caller, caller_for
+from todo_api.middleware import ASGIApp, Message, Receive, Scope, Send
+from todo_api.observability import ROUTE_KEY
+from todo_api.routes import API_PREFIX
+from todo_api.routes import tasks as routes
+from todo_api.routes.params import task_query
+from todo_api.schemas.tasks import TaskCreate, TaskPatch
+from todo_core import MAX_CURSOR_LENGTH
+
+_TASKS = f"{API_PREFIX}/users/{{user_id}}/tasks"
+_TASK = f"{_TASKS}/{{task_id}}"
+_HEX = "[0-9A-Fa-f]"
+_PATH = re.compile(
+    rf"{re.escape(API_PREFIX)}/users/(?P<user_id>{USER_REF_PATTERN.strip('^$')})/tasks"
+    rf"(?:/(?P<task_id>{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}))?"
+)
+# method: (served on the list's path, served on a task's path)
+_METHODS = {
+    "GET": (True, True),
+    "POST": (True, False),
+    "PATCH": (False, True),
+    "DELETE": (False, True),
+}
+_LIMIT = re.compile(r"[1-9][0-9]{0,2}")
+_MAX_LENGTH = {"limit": 3, "cursor": MAX_CURSOR_LENGTH, "sort": 20}  # as the route declares
+
+M = TypeVar("M", bound=BaseModel)
+Action = Callable[[Caller], Awaitable[Response]]
+
+
+class _DeclinedError(Exception):
+    """This request is not for the express lane: FastAPI answers it."""
+
+
+class ExpressLane:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._handlers: dict[Any, Callable[..., Awaitable[Response]]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = _recognised(scope)
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        request = _Request(scope, receive)
+        try:
+            token, action = await _read(scope, request, match)
+        except _DeclinedError:
+            await self.app(scope, request.replay, send)
+            return
+        scope["path_params"] = {k: v for k, v in match.groupdict().items() if v is not None}
+        scope[ROUTE_KEY] = _TASKS if match["task_id"] is None else _TASK
+        try:
+            # The token first, as FastAPI solves the routes' dependencies: no token, no answer.
+            caller = await caller_for(request, user_ref=match["user_id"], token=token)
+            response = await action(caller)
+        except Exception as error:
+            handler = self._handler_for(scope, error)
+            if handler is None:
+                raise  # what FastAPI leaves unhandled too: RequestContext answers the 500
+            response = await handler(request, error)
+        await response(scope, receive, send)
+
+    def _handler_for(
+        self, scope: Scope, error: Exception
+    ) -> Callable[..., Awaitable[Response]] | None:
+        """The app's handler for `error`, looked up as Starlette's ExceptionMiddleware does (by
+        class, most specific first; a handler for `Exception` itself is the outer layers')."""
+        if self._handlers is None:
+            self._handlers = dict(scope["app"].exception_handlers)
+        for cls in type(error).__mro__:
+            if cls is Exception:
+                break
+            handler = self._handlers.get(cls)
+            if handler is not None:
+                return handler
+        return None
+
+
+class _Request(Request):
+    """A request whose body, once read here, is handed on to FastAPI as it came."""
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        super().__init__(scope, receive)
+        self._messages: list[Message] = []
+
+    async def read_body(self) -> bytes:
+        chunks = []
+        while True:
+            message = await self._receive()
+            self._messages.append(message)
+            if message["type"] != "http.request":
+                raise _DeclinedError  # a disconnect: FastAPI's own reading decides what it means
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def replay(self) -> Message:
+        if self._messages:
+            return self._messages.pop(0)
+        return await self._receive()
+
+
+def _recognised(scope: Scope) -> re.Match[str] | None:
+    if scope["type"] != "http" or scope.get("root_path"):
+        return None
+    allowed = _METHODS.get(scope["method"])
+    match = _PATH.fullmatch(scope["path"]) if allowed is not None else None
+    if match is None or allowed is None:
+        return None
+    on_list, on_task = allowed
+    return match if (on_task if match["task_id"] else on_list) else None
+
+
+async def _read(scope: Scope, request: _Request, match: re.Match[str]) -> tuple[str, Action]:
+    """The token, and the route call this request makes with the arguments FastAPI would
+    pass; `_DeclinedError` for anything FastAPI should judge itself. Nothing happens here."""
+    headers = _headers(scope)
+    if b"idempotency-key" in headers:
+        raise _DeclinedError
+    token = _bearer(headers.get(b"authorization"))
+    method, task_id = scope["method"], match["task_id"]
+    if task_id is None:
+        if method == "POST":
+            create = _body(TaskCreate, headers, await request.read_body())
+            return token, lambda caller: routes.create_task(caller, request, body=create)
+        parameters = _list_parameters(scope["query_string"])
+
+        async def list_tasks(caller: Caller) -> Response:
+            query = await task_query(**parameters)
+            return await routes.list_tasks(caller, request, query=query)
+
+        return token, list_tasks
+    task = UUID(task_id)
+    if method == "GET":
+        return token, lambda caller: routes.get_task(caller, task_id=task)
+    if_match = _text(headers.get(b"if-match"))
+    if method == "PATCH":
+        patch = _body(TaskPatch, headers, await request.read_body())
+        return token, lambda caller: routes.update_task(
+            caller, request, task_id=task, body=patch, if_match=if_match
+        )
+    return token, lambda caller: routes.delete_task(
+        caller, request, task_id=task, if_match=if_match
+    )
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    """The first value of each header, as Starlette's `Headers.get` reads it."""
+    found: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        found.setdefault(name, value)
+    return found
+
+
+def _bearer(value: bytes | None) -> str:
+    # `Bearer <token>` exactly; a missing or odd header is FastAPI's to answer (401).
+    token = _text(value[7:]) if value is not None and value.startswith(b"Bearer ") else None
+    if not token or token != token.strip():
+        raise _DeclinedError
+    return token
+
+
+def _text(value: bytes | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return value.decode("ascii")
+    except UnicodeDecodeError:
+        raise _DeclinedError from None
+
+
+def _list_parameters(query_string: bytes) -> dict[str, Any]:
+    """limit, cursor and sort, each at most once and in the bounds the route declares."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    parameters: dict[str, Any] = dict(pairs)
+    if len(parameters) != len(pairs) or not parameters.keys() <= _MAX_LENGTH.keys():
+        raise _DeclinedError
+    if any(not 0 < len(value) <= _MAX_LENGTH[name] for name, value in parameters.items()):
+        raise _DeclinedError
+    if "limit" in parameters:
+        limit = parameters["limit"]
+        if not _LIMIT.fullmatch(limit) or int(limit) > 100:
+            raise _DeclinedError
+        parameters["limit"] = int(limit)
+    return parameters
+
+
+def _body(model: type[M], headers: dict[bytes, bytes], body: bytes) -> M:
+    """The JSON body as the route's model, when FastAPI would read it as JSON and accept it."""
+    content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    if content_type != b"application/json" or not body:
+        raise _DeclinedError
+    try:
+        return model.model_validate(orjson.loads(body))
+    except (orjson.JSONDecodeError, ValidationError):
+        raise _DeclinedError from None
