@@ -16,10 +16,12 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from tests.api.conftest import Headers, SignUp
+from todo_api import deps
 from todo_api.app import create_app
 from todo_api.bootstrap import Config, build_services
 from todo_api.express import ExpressLane
 from todo_api.settings import Settings
+from todo_core import AuthenticationFailed
 from todo_core.postgres import PostgresDatabase
 
 TASKS = "/api/v1/users/me/tasks"
@@ -141,6 +143,23 @@ async def test_other_requests_reach_fastapi(
     for method, path, keywords in declined:
         await client.request(method, path, **keywords)
     assert passed_on == [f"{method} {path.split('?')[0]}" for method, path, _ in declined]
+
+
+async def test_overridden_dependencies_are_honoured(
+    app: FastAPI, client: httpx.AsyncClient, sign_up: SignUp, passed_on: list[str]
+) -> None:
+    auth = await sign_up()
+    passed_on.clear()
+
+    async def nobody() -> None:
+        raise AuthenticationFailed("overridden")
+
+    app.dependency_overrides[deps._caller] = nobody
+    try:
+        answer = await client.get(TASKS, headers=auth)
+    finally:
+        app.dependency_overrides.clear()
+    assert (answer.status_code, passed_on) == (401, [f"GET {TASKS}"])
 
 
 async def test_its_answers_are_fastapis(
