@@ -3,15 +3,15 @@ per-request machinery.
 
 For a task read, FastAPI's route resolution, dependency solving, `Request` and response
 wrappers cost about 40% of the request's CPU: more than the database round trip. This
-middleware (the innermost) recognises the five requests that make most of the traffic, in
-their plainest shape, and calls the very same route functions of `todo_api.routes.tasks` with
-the same arguments FastAPI would pass:
+middleware (the innermost) recognises the requests that make most of the traffic, in their
+plainest shape, and calls the very same route functions (`todo_api.routes.tasks` and, for
+the compatibility surface, `todo_api.routes.compat`) with the arguments FastAPI would pass:
 
-    GET    /api/v1/users/{user_id}/tasks?limit=&cursor=&sort=    list_tasks
-    POST   /api/v1/users/{user_id}/tasks                         create_task
-    GET    /api/v1/users/{user_id}/tasks/{task_id}               get_task
-    PATCH  /api/v1/users/{user_id}/tasks/{task_id}  [If-Match]   update_task
-    DELETE /api/v1/users/{user_id}/tasks/{task_id}  [If-Match]   delete_task
+    /api/v1/users/{user_id}/tasks             GET (limit, cursor, sort), POST
+    /api/v1/users/{user_id}/tasks/{task_id}   GET, PATCH, DELETE (If-Match)
+    /api/{user_id}/tasks                      GET (limit, cursor, sort), POST
+    /api/{user_id}/tasks/{id}                 GET, PUT, DELETE (If-Match)
+    /api/{user_id}/tasks/{id}/complete        PATCH (If-Match)
 
 It only reads what is unambiguous: a bearer token, a `{user_id}` and a canonical `{task_id}`
 that FastAPI would accept as they are, a JSON body that the route's own pydantic model accepts,
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 from uuid import UUID
@@ -39,31 +40,55 @@ from pydantic import BaseModel, ValidationError
 from todo_api.deps import USER_REF_PATTERN, Caller, caller_for
 from todo_api.middleware import ASGIApp, Message, Receive, Scope, Send
 from todo_api.observability import ROUTE_KEY
-from todo_api.routes import API_PREFIX
+from todo_api.routes import API_PREFIX, compat
 from todo_api.routes import tasks as routes
 from todo_api.routes.params import task_query
-from todo_api.schemas.tasks import TaskCreate, TaskPatch
+from todo_api.schemas.tasks import TaskCreate, TaskPatch, TaskReplace
 from todo_core import MAX_CURSOR_LENGTH
 
-_TASKS = f"{API_PREFIX}/users/{{user_id}}/tasks"
-_TASK = f"{_TASKS}/{{task_id}}"
 _HEX = "[0-9A-Fa-f]"
-_PATH = re.compile(
-    rf"{re.escape(API_PREFIX)}/users/(?P<user_id>{USER_REF_PATTERN.strip('^$')})/tasks"
-    rf"(?:/(?P<task_id>{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}))?"
-)
-# method: (served on the list's path, served on a task's path)
-_METHODS = {
-    "GET": (True, True),
-    "POST": (True, False),
-    "PATCH": (False, True),
-    "DELETE": (False, True),
-}
+_USER = rf"(?P<user_id>{USER_REF_PATTERN.strip('^$')})"
+_ID = rf"(?P<task_id>{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}})"
+_V1 = re.compile(rf"{re.escape(API_PREFIX)}/users/{_USER}/tasks(?:/{_ID})?")
+_V1_START = f"{API_PREFIX}/"
+_COMPAT = re.compile(rf"/api/{_USER}/tasks(?:/{_ID}(?P<complete>/complete)?)?")
 _LIMIT = re.compile(r"[1-9][0-9]{0,2}")
 _MAX_LENGTH = {"limit": 3, "cursor": MAX_CURSOR_LENGTH, "sort": 20}  # as the route declares
 
 M = TypeVar("M", bound=BaseModel)
 Action = Callable[[Caller], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a request is: which surface, which method, on what path."""
+
+    compat: bool
+    method: str
+    path: str  # "list", "task" or "complete"
+
+
+# The route template each shape is logged and counted under, as FastAPI names it.
+_TEMPLATES = {
+    _Shape(False, method, path): f"{API_PREFIX}/users/{{user_id}}/tasks{tail}"
+    for method, path, tail in (
+        ("GET", "list", ""),
+        ("POST", "list", ""),
+        ("GET", "task", "/{task_id}"),
+        ("PATCH", "task", "/{task_id}"),
+        ("DELETE", "task", "/{task_id}"),
+    )
+} | {
+    _Shape(True, method, path): f"/api/{{user_id}}/tasks{tail}"
+    for method, path, tail in (
+        ("GET", "list", ""),
+        ("POST", "list", ""),
+        ("GET", "task", "/{id}"),
+        ("PUT", "task", "/{id}"),
+        ("DELETE", "task", "/{id}"),
+        ("PATCH", "complete", "/{id}/complete"),
+    )
+}
 
 
 class _DeclinedError(Exception):
@@ -76,18 +101,19 @@ class ExpressLane:
         self._handlers: dict[Any, Callable[..., Awaitable[Response]]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = _recognised(scope)
-        if match is None:
+        recognised = _recognised(scope)
+        if recognised is None:
             await self.app(scope, receive, send)
             return
+        shape, match = recognised
         request = _Request(scope, receive)
         try:
-            token, action = await _read(scope, request, match)
+            token, action = await _read(scope, request, shape, match)
         except _DeclinedError:
             await self.app(scope, request.replay, send)
             return
-        scope["path_params"] = {k: v for k, v in match.groupdict().items() if v is not None}
-        scope[ROUTE_KEY] = _TASKS if match["task_id"] is None else _TASK
+        scope["path_params"] = _path_params(shape, match)
+        scope[ROUTE_KEY] = _TEMPLATES[shape]
         try:
             # The token first, as FastAPI solves the routes' dependencies: no token, no answer.
             caller = await caller_for(request, user_ref=match["user_id"], token=token)
@@ -139,49 +165,76 @@ class _Request(Request):
         return await self._receive()
 
 
-def _recognised(scope: Scope) -> re.Match[str] | None:
+def _recognised(scope: Scope) -> tuple[_Shape, re.Match[str]] | None:
     # A mounted root path, or dependencies overridden (a test's fake token check, say): the
     # FastAPI routes honour those, so they answer.
     if scope["type"] != "http" or scope.get("root_path") or scope["app"].dependency_overrides:
         return None
-    allowed = _METHODS.get(scope["method"])
-    match = _PATH.fullmatch(scope["path"]) if allowed is not None else None
-    if match is None or allowed is None:
+    path: str = scope["path"]
+    compat = not path.startswith(_V1_START)
+    match = (_COMPAT if compat else _V1).fullmatch(path)
+    if match is None:
         return None
-    on_list, on_task = allowed
-    return match if (on_task if match["task_id"] else on_list) else None
+    on = "list" if match["task_id"] is None else "task"
+    if compat and match["complete"]:
+        on = "complete"
+    shape = _Shape(compat, scope["method"], on)
+    return (shape, match) if shape in _TEMPLATES else None
 
 
-async def _read(scope: Scope, request: _Request, match: re.Match[str]) -> tuple[str, Action]:
+def _path_params(shape: _Shape, match: re.Match[str]) -> dict[str, str]:
+    params = {"user_id": match["user_id"]}
+    if match["task_id"] is not None:
+        params["id" if shape.compat else "task_id"] = match["task_id"]
+    return params
+
+
+async def _read(
+    scope: Scope, request: _Request, shape: _Shape, match: re.Match[str]
+) -> tuple[str, Action]:
     """The token, and the route call this request makes with the arguments FastAPI would
     pass; `_DeclinedError` for anything FastAPI should judge itself. Nothing happens here."""
     headers = _headers(scope)
     if b"idempotency-key" in headers:
         raise _DeclinedError
     token = _bearer(headers.get(b"authorization"))
-    method, task_id = scope["method"], match["task_id"]
-    if task_id is None:
+    method, v1 = shape.method, not shape.compat
+    if shape.path == "list":
         if method == "POST":
             create = _body(TaskCreate, headers, await request.read_body())
-            return token, lambda caller: routes.create_task(caller, request, body=create)
+            if v1:
+                return token, lambda caller: routes.create_task(caller, request, body=create)
+            return token, lambda caller: compat.compat_create_task(caller, body=create)
         parameters = _list_parameters(scope["query_string"])
+        listing = routes.list_tasks if v1 else compat.compat_list_tasks
 
         async def list_tasks(caller: Caller) -> Response:
             query = await task_query(**parameters)
-            return await routes.list_tasks(caller, request, query=query)
+            return await listing(caller, request, query=query)
 
         return token, list_tasks
-    task = UUID(task_id)
+    task = UUID(match["task_id"])
     if method == "GET":
-        return token, lambda caller: routes.get_task(caller, task_id=task)
+        if v1:
+            return token, lambda caller: routes.get_task(caller, task_id=task)
+        return token, lambda caller: compat.compat_get_task(caller, id=task)
     if_match = _text(headers.get(b"if-match"))
-    if method == "PATCH":
+    if method == "DELETE":
+        if v1:
+            return token, lambda caller: routes.delete_task(
+                caller, request, task_id=task, if_match=if_match
+            )
+        return token, lambda caller: compat.compat_delete_task(caller, id=task, if_match=if_match)
+    if shape.path == "complete":  # PATCH .../complete: no body is read, as FastAPI reads none
+        return token, lambda caller: compat.compat_toggle_task(caller, id=task, if_match=if_match)
+    if v1:
         patch = _body(TaskPatch, headers, await request.read_body())
         return token, lambda caller: routes.update_task(
             caller, request, task_id=task, body=patch, if_match=if_match
         )
-    return token, lambda caller: routes.delete_task(
-        caller, request, task_id=task, if_match=if_match
+    replacement = _body(TaskReplace, headers, await request.read_body())
+    return token, lambda caller: compat.compat_replace_task(
+        caller, id=task, body=replacement, if_match=if_match
     )
 
 
