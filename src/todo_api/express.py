@@ -68,26 +68,21 @@ class _Shape:
     path: str  # "list", "task" or "complete"
 
 
-# The route template each shape is logged and counted under, as FastAPI names it.
+# Each shape served, and the route template it is logged and counted under (FastAPI's name).
+_V1_LIST = f"{API_PREFIX}/users/{{user_id}}/tasks"
+_COMPAT_LIST = "/api/{user_id}/tasks"
 _TEMPLATES = {
-    _Shape(False, method, path): f"{API_PREFIX}/users/{{user_id}}/tasks{tail}"
-    for method, path, tail in (
-        ("GET", "list", ""),
-        ("POST", "list", ""),
-        ("GET", "task", "/{task_id}"),
-        ("PATCH", "task", "/{task_id}"),
-        ("DELETE", "task", "/{task_id}"),
-    )
-} | {
-    _Shape(True, method, path): f"/api/{{user_id}}/tasks{tail}"
-    for method, path, tail in (
-        ("GET", "list", ""),
-        ("POST", "list", ""),
-        ("GET", "task", "/{id}"),
-        ("PUT", "task", "/{id}"),
-        ("DELETE", "task", "/{id}"),
-        ("PATCH", "complete", "/{id}/complete"),
-    )
+    _Shape(False, "GET", "list"): _V1_LIST,
+    _Shape(False, "POST", "list"): _V1_LIST,
+    _Shape(False, "GET", "task"): f"{_V1_LIST}/{{task_id}}",
+    _Shape(False, "PATCH", "task"): f"{_V1_LIST}/{{task_id}}",
+    _Shape(False, "DELETE", "task"): f"{_V1_LIST}/{{task_id}}",
+    _Shape(True, "GET", "list"): _COMPAT_LIST,
+    _Shape(True, "POST", "list"): _COMPAT_LIST,
+    _Shape(True, "GET", "task"): f"{_COMPAT_LIST}/{{id}}",
+    _Shape(True, "PUT", "task"): f"{_COMPAT_LIST}/{{id}}",
+    _Shape(True, "DELETE", "task"): f"{_COMPAT_LIST}/{{id}}",
+    _Shape(True, "PATCH", "complete"): f"{_COMPAT_LIST}/{{id}}/complete",
 }
 
 
