@@ -222,6 +222,8 @@ async def test_its_answers_are_fastapis(
         ("GET", f"{TASKS}?limit=1", {"headers": auth}),
         ("GET", f"{TASKS}?limit=1&sort=-title&unknown=", {"headers": auth}),
         ("GET", f"{TASKS}?sort=colour", {"headers": auth}),
+        ("GET", f"{TASKS}?limit=0100", {"headers": auth}),  # read by the route's own declaration
+        ("GET", f"{TASKS}?limit=0", {"headers": auth}),
         ("GET", f"{TASKS}?cursor=not-a-cursor", {"headers": auth}),
         ("GET", f"/api/v1/users/{task['user_id']}/tasks", {"headers": stranger}),
         ("PATCH", missing, {"headers": auth, "json": {"title": "t"}}),
