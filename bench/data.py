@@ -24,6 +24,10 @@ from todo_core import PageCursor, TaskSort
 
 PASSWORD = "bench-password-1234"  # noqa: S105 - a throwaway account on a throwaway database
 SMALL, LARGE, DEEP_OFFSET = 1_000, 100_000, 99_000
+# The crowd: many users writing at once, each request the next one's (one user's writes commit
+# one at a time, see todo_core.postgres.feed; the single-user scenarios measure that queue).
+CROWD, CROWD_TASKS = 32, 8
+CROWD_ROLES = tuple(f"crowd-{i}" for i in range(CROWD))
 SORT = TaskSort.parse("-created_at")  # the API's default order
 _ONE_SHOT = ("complete", "delete", "db_complete", "db_delete")
 
@@ -64,16 +68,18 @@ SELECT gen_random_uuid(), 'Task number ' || g,
 FROM generate_series(1, %(count)s) AS g
 RETURNING id
 """
-TEMPLATE_ROLES = {"small": SMALL, "writer": 0}
+TEMPLATE_ROLES = {"small": SMALL, "writer": 0} | dict.fromkeys(CROWD_ROLES, CROWD_TASKS)
 
 
 @dataclass
 class Dataset:
-    """Users by role, their tokens, the id files the wrk script reads, the deep cursor."""
+    """Users by role, their tokens, the id and token files the wrk script reads, the deep
+    cursor."""
 
     users: dict[str, uuid.UUID] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     id_files: dict[str, Path] = field(default_factory=dict)
+    token_files: dict[str, Path] = field(default_factory=dict)
     ids: dict[str, list[uuid.UUID]] = field(default_factory=dict)
     deep_cursor: str = ""
 
@@ -96,12 +102,14 @@ def conninfo(database_url: str) -> str:
 def prepare(
     database_url: str, workdir: Path, *, one_shot_ids: int, bcrypt_cost: int = 12
 ) -> Dataset:
-    """Users `small` (1,000 tasks), `large` (100,000), `writer` (creates) and `churn`: ids that
-    the complete and delete scenarios, over HTTP and over raw psycopg, each use once.
+    """Users `small` (1,000 tasks), `large` (100,000), `writer` (creates), `churn`: ids that
+    the complete and delete scenarios, over HTTP and over raw psycopg, each use once, and the
+    crowd (`crowd-0`...: a few tasks each; their files need tokens: `write_crowd_files`).
     `bcrypt_cost`: of the users' password hash, which sets what checking it costs a login."""
     data = Dataset()
     password_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(bcrypt_cost)).decode()
     counts = {"small": SMALL, "large": LARGE, "writer": 0, "churn": len(_ONE_SHOT) * one_shot_ids}
+    counts |= dict.fromkeys(CROWD_ROLES, CROWD_TASKS)
     with psycopg.connect(conninfo(database_url), autocommit=True) as connection:
         for role, count in counts.items():
             data.users[role] = uuid.uuid4()
@@ -125,6 +133,21 @@ def _cursor_at(connection: psycopg.Connection, user: uuid.UUID, offset: int) -> 
     assert row is not None, "the large user has fewer tasks than the deep offset"
     created_at: datetime = row[0]
     return PageCursor(SORT, created_at.astimezone(UTC), row[1]).encode()
+
+
+def write_crowd_files(data: Dataset, workdir: Path, *, prefix: str = "") -> None:
+    """The crowd's tokens (one a line) and its tasks with their owner's token ("<id> <token>"
+    a line), users interleaved so that requests in a row belong to different users. `prefix`:
+    the template's crowd (`template_`), whose keys are `template_role(...)`."""
+    roles = [prefix + role for role in CROWD_ROLES]
+    key = f"{prefix}crowd"
+    data.token_files[key] = workdir / f"{key}-tokens.txt"
+    data.token_files[key].write_text("".join(f"{data.tokens[role]}\n" for role in roles))
+    lines = [
+        f"{data.ids[role][i]} {data.tokens[role]}\n" for i in range(CROWD_TASKS) for role in roles
+    ]
+    data.id_files[key] = workdir / f"{key}-ids.txt"
+    data.id_files[key].write_text("".join(lines))
 
 
 def log_in(base_url: str, email: str) -> str:
@@ -160,13 +183,18 @@ def prepare_template(database_url: str, workdir: Path, data: Dataset, *, secret:
     key = template_role("small")
     data.id_files[key] = workdir / f"{key}-ids.txt"
     data.id_files[key].write_text("".join(f"{item_id}\n" for item_id in data.ids[key]))
+    write_crowd_files(data, workdir, prefix=template_role(""))
 
 
 def reset_template_writer(database_url: str, data: Dataset) -> None:
-    """Remove what a create run added to the template's table: with no index on owner_id, its
-    list would otherwise scan every item created so far, a cost growing with each round."""
+    """Remove what a create run added to the template's table (the writer's items, the crowd's
+    new ones): with no index on owner_id, its list would otherwise scan every item created so
+    far, a cost growing with each round."""
+    crowd = [template_role(role) for role in CROWD_ROLES]
+    kept = [item for role in crowd for item in data.ids[role]]
+    owners = [data.users[role] for role in [template_role("writer"), *crowd]]
     with psycopg.connect(conninfo(database_url), autocommit=True) as connection:
         connection.execute(
-            "DELETE FROM item WHERE owner_id = %s", (data.users[template_role("writer")],)
+            "DELETE FROM item WHERE owner_id = ANY(%s) AND id <> ALL(%s)", (owners, kept)
         )
         connection.execute("VACUUM ANALYZE item")

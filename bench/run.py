@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import dbceiling, servers, wrk
-from bench.data import Dataset, log_in, prepare, prepare_template, reset_template_writer
+from bench.data import (
+    CROWD_ROLES,
+    Dataset,
+    log_in,
+    prepare,
+    prepare_template,
+    reset_template_writer,
+    write_crowd_files,
+)
 from bench.scenarios import VERSUS, Scenario, scenarios, template_scenarios
 
 PROBE = "get"  # the request whose latency is watched while logins run
@@ -82,8 +90,9 @@ def run(options: Options) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
             template_server as template,
             _baseline(options, environment) as base,
         ):
-            for role in ("small", "large", "writer", "churn"):
+            for role in ("small", "large", "writer", "churn", *CROWD_ROLES):
                 data.tokens[role] = log_in(api.base_url, data.email(role))
+            write_crowd_files(data, Path(workdir))
             by_role = {"api": api, "noop": noop, "template": template}
             if base is not None:
                 by_role["api_base"] = base
@@ -169,7 +178,7 @@ def _http(
         )
         row["load_average_1m"] = round(load_average, 2)
         runs.setdefault(scenario.name, []).append(row)
-        if scenario.name == "template_create":
+        if scenario.name in ("template_create", "template_create_crowd"):
             time.sleep(1)  # the requests wrk left in flight finish first
             reset_template_writer(database_url, data)
         print(f"  {scenario.name:<18} {load.rps:9.0f} req/s  p99 {load.p99_ms:7.2f} ms"

@@ -2,7 +2,8 @@
 
 Paths name tasks through `{id}`, which the Lua script fills from an id file: GET and PATCH
 cycle through the 1,000 tasks of `small`; complete and delete use each of their own ids once,
-so every request does real work (no 404s, no no-op completions).
+so every request does real work (no 404s, no no-op completions). The crowd's scenarios send
+each request as the next of 32 users (`tokens`, or the owner named beside each id).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ ITEMS = "/api/v1/items/"  # the template baseline's (bench/template.py), trailin
 JSON_TYPE = "application/json"
 # Ours beside the template's, for the same operation: the same user data, concurrency and
 # duration. The template updates with PUT and a partial body (it applies only the fields sent),
-# our update is PATCH.
+# our update is PATCH. `create` and `patch` are one user's writes; `*_crowd`, many users'.
 VERSUS = {
     "create": "template_create",
     "get": "template_get",
     "list_100": "template_list_100",
     "patch": "template_update",
+    "create_crowd": "template_create_crowd",
+    "patch_crowd": "template_update_crowd",
 }
 
 
@@ -37,6 +40,7 @@ class Scenario:
     body: str | None = None
     content_type: str | None = None
     user: str | None = None  # whose token is sent
+    tokens: str | None = None  # or which token file's tokens, in turn
     ids: str | None = None  # which id file fills `{id}`
     once: bool = False  # each id at most once
     server: str = "api"  # or "noop", "template"
@@ -50,6 +54,8 @@ class Scenario:
             env["BENCH_CONTENT_TYPE"] = self.content_type
         if self.user:
             env["BENCH_TOKEN"] = data.tokens[self.user]
+        if self.tokens:
+            env["BENCH_TOKENS"] = str(data.token_files[self.tokens])
         if self.keyed:  # unique per run, so a warm-up's keys never replay in the measured run
             env["BENCH_KEY_PREFIX"] = uuid.uuid4().hex
         if self.ids:
@@ -107,6 +113,22 @@ def scenarios(data: Dataset) -> list[Scenario]:
             ids="small",
         ),
         Scenario(
+            name="create_crowd",
+            path=TASKS,
+            method="POST",
+            body=create,
+            content_type=JSON_TYPE,
+            tokens="crowd",
+        ),
+        Scenario(
+            name="patch_crowd",
+            path=f"{TASKS}/{{id}}",
+            method="PATCH",
+            body='{"title": "Renamed {n}"}',
+            content_type=JSON_TYPE,
+            ids="crowd",  # each id with its owner's token
+        ),
+        Scenario(
             name="complete",
             path=f"{TASKS}/{{id}}",
             method="PATCH",
@@ -129,7 +151,7 @@ def scenarios(data: Dataset) -> list[Scenario]:
 
 def template_scenarios(data: Dataset) -> list[Scenario]:
     """The template's create, get, list 100 (with its count) and update, as ours are sent."""
-    small, writer = template_role("small"), template_role("writer")
+    small, writer, crowd = template_role("small"), template_role("writer"), template_role("crowd")
     item = f"{ITEMS}{{id}}"
     create = '{"title": "Write the benchmark", "description": "Its baseline, side by side"}'
     return [
@@ -141,6 +163,11 @@ def template_scenarios(data: Dataset) -> list[Scenario]:
         Scenario(name="template_update", path=item, method="PUT",
                  body='{"title": "Renamed {n}"}', content_type=JSON_TYPE, user=small,
                  ids=small, server="template"),
+        Scenario(name="template_create_crowd", path=ITEMS, method="POST", body=create,
+                 content_type=JSON_TYPE, tokens=crowd, server="template"),
+        Scenario(name="template_update_crowd", path=item, method="PUT",
+                 body='{"title": "Renamed {n}"}', content_type=JSON_TYPE, ids=crowd,
+                 server="template"),
     ]  # fmt: skip
 
 

@@ -1,6 +1,8 @@
 -- One request shape for every scenario, driven by environment variables set by the harness:
 --   BENCH_METHOD, BENCH_PATH, BENCH_BODY, BENCH_TOKEN, BENCH_CONTENT_TYPE, BENCH_IF_MATCH
---   BENCH_IDS   a file of task ids, one a line; "{id}" in the path is replaced by the next id
+--   BENCH_IDS   a file of task ids, one a line; "{id}" in the path is replaced by the next id;
+--               a line "<id> <token>" also sends that token (the id's owner) with the request
+--   BENCH_TOKENS  a file of tokens, one a line, taken in turn, one per request (many users)
 --   BENCH_ONCE  "1": each id is used once (delete, complete); else ids are reused round robin
 --   BENCH_KEY_PREFIX  send a fresh Idempotency-Key per request: prefix, thread, counter
 -- "{n}" in the body becomes a per-thread counter, so every PATCH really changes the task.
@@ -22,6 +24,8 @@ local once = os.getenv("BENCH_ONCE") == "1"
 local key_prefix = os.getenv("BENCH_KEY_PREFIX")
 local headers = {}
 local ids = {}
+local owners = {}  -- owners[i]: the token sent with ids[i], if its line named one
+local tokens = {}
 local next_id = 1
 local n = 0
 non2xx = 0
@@ -38,28 +42,40 @@ function init(args)
     local line_no = 0
     for line in io.lines(file) do
       -- each thread takes every nthreads-th line, so no id is used by two threads
-      if line_no % nthreads == tid then table.insert(ids, line) end
+      if line_no % nthreads == tid then
+        local id, owner = line:match("^(%S+)%s*(%S*)$")
+        table.insert(ids, id)
+        table.insert(owners, owner)
+      end
       line_no = line_no + 1
     end
+  end
+  local token_file = os.getenv("BENCH_TOKENS")
+  if token_file and token_file ~= "" then
+    for line in io.lines(token_file) do table.insert(tokens, line) end
   end
 end
 
 local function take_id()
-  local id = ids[next_id]
-  if id == nil then
+  if ids[next_id] == nil then
     exhausted = exhausted + 1
     next_id = 1
-    id = ids[1]
   end
+  local id, owner = ids[next_id], owners[next_id]
   next_id = next_id + 1
   if not once and next_id > #ids then next_id = 1 end
-  return id
+  return id, owner
 end
 
 function request()
   n = n + 1
   local p = path
-  if #ids > 0 then p = string.gsub(path, "{id}", take_id()) end
+  if #tokens > 0 then headers["Authorization"] = "Bearer " .. tokens[n % #tokens + 1] end
+  if #ids > 0 then
+    local id, owner = take_id()
+    p = string.gsub(path, "{id}", id)
+    if owner ~= "" then headers["Authorization"] = "Bearer " .. owner end
+  end
   local b = body
   if b then b = string.gsub(b, "{n}", tostring(n)) end
   if key_prefix and key_prefix ~= "" then
