@@ -18,6 +18,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response, status
 
 from todo_api.deps import CallerDep
+from todo_api.idempotency import respond
 from todo_api.responses import JSON, etag, expected_version, task_bodies, task_body
 from todo_api.routes.params import IfMatch, ListQuery, next_page, updated
 from todo_api.schemas.problems import problem_responses
@@ -75,7 +76,7 @@ async def compat_get_task(caller: CallerDep, id: UUID) -> JSON:
 @router.put("/{id}", response_model=TaskUpdated, responses=_MUTATION_PROBLEMS)
 async def compat_replace_task(
     caller: CallerDep, id: UUID, body: TaskReplace, if_match: IfMatch = None
-) -> JSON:
+) -> Response:
     """Replace every editable field: one left out is cleared (or reset to its default).
     `completed` is the exception: left out, the task stays as it is."""
     changes = editable_changes(body)
@@ -87,7 +88,7 @@ async def compat_replace_task(
         changes=changes,
         expected_version=expected_version(if_match),
     )
-    return updated(result, partial(task_url, caller.owner_id))
+    return respond(updated(result, partial(task_url, caller.owner_id)))
 
 
 @router.delete("/{id}", status_code=status.HTTP_204_NO_CONTENT, responses=_MUTATION_PROBLEMS)
@@ -99,11 +100,11 @@ async def compat_delete_task(caller: CallerDep, id: UUID, if_match: IfMatch = No
 
 
 @router.patch("/{id}/complete", response_model=TaskUpdated, responses=_MUTATION_PROBLEMS)
-async def compat_toggle_task(caller: CallerDep, id: UUID, if_match: IfMatch = None) -> JSON:
+async def compat_toggle_task(caller: CallerDep, id: UUID, if_match: IfMatch = None) -> Response:
     """Toggle: complete an open task, reopen a completed one. Completing a recurring task
     also creates its next occurrence (`next_occurrence`, `Link: rel="next-occurrence"`).
     With `If-Match`, a stale ETag is 412 and nothing changes."""
     result = await caller.services.tasks.toggle(
         **caller.acting, task_id=id, expected_version=expected_version(if_match)
     )
-    return updated(result, partial(task_url, caller.owner_id))
+    return respond(updated(result, partial(task_url, caller.owner_id)))

@@ -10,9 +10,18 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
 
-from todo_api.responses import JSON, etag, task_body
+from todo_api.idempotency import outcome
+from todo_api.responses import etag, task_body
 from todo_api.schemas.tasks import Moment, PriorityIn, trimmed
-from todo_core import MAX_CURSOR_LENGTH, PageCursor, TaskPage, TaskQuery, TaskSort, TaskUpdate
+from todo_core import (
+    MAX_CURSOR_LENGTH,
+    Outcome,
+    PageCursor,
+    TaskPage,
+    TaskQuery,
+    TaskSort,
+    TaskUpdate,
+)
 from todo_core.domain.tasks import TAG_MAX
 
 IfMatch = Annotated[str | None, Header(description="An ETag from this API; stale: 412")]
@@ -72,13 +81,14 @@ def next_page(request: Request, page: TaskPage) -> tuple[str | None, dict[str, s
     return cursor, {"Link": f'<{request.url.include_query_params(cursor=cursor)}>; rel="next"'}
 
 
-def updated(result: TaskUpdate, url_of: Callable[[UUID], str]) -> JSON:
+def updated(result: TaskUpdate, url_of: Callable[[UUID], str]) -> Outcome:
     """A changed task with its ETag; completing a recurring task adds the next occurrence,
-    in the body and as `Link: <its url_of(id)>; rel="next-occurrence"`."""
+    in the body and as `Link: <its url_of(id)>; rel="next-occurrence"`. An `Outcome`, so that
+    the answer and the copy kept under an `Idempotency-Key` are made by this one function."""
     payload = task_body(result.task)
     payload["next_occurrence"] = None
     headers = {"ETag": etag(result.task)}
     if result.next_occurrence is not None:
         payload["next_occurrence"] = task_body(result.next_occurrence)
         headers["Link"] = f'<{url_of(result.next_occurrence.id)}>; rel="next-occurrence"'
-    return JSON(payload, headers=headers)
+    return outcome(200, payload, headers)

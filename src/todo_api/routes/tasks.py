@@ -33,7 +33,6 @@ from todo_core import (
     Outcome,
     Task,
     TaskChanges,
-    TaskUpdate,
     ValidationError,
 )
 
@@ -113,14 +112,7 @@ async def update_task(
     not lie in the past. With `If-Match`, a stale ETag is 412."""
 
     owner = caller.owner_id
-
-    def render(result: TaskUpdate) -> Outcome:
-        answer = updated(result, partial(task_url, owner))
-        headers = {
-            name: answer.headers[name] for name in ("ETag", "Link") if name in answer.headers
-        }
-        return Outcome(200, bytes(answer.body), tuple(headers.items()))
-
+    render = partial(updated, url_of=partial(task_url, owner))
     result = await caller.services.tasks.update(
         **caller.acting,
         task_id=task_id,
