@@ -7,16 +7,17 @@ middleware (the innermost) recognises the requests that make most of the traffic
 plainest shape, and calls the very same route functions (`todo_api.routes.tasks` and, for
 the compatibility surface, `todo_api.routes.compat`) with the arguments FastAPI would pass:
 
-    /api/v1/users/{user_id}/tasks             GET (limit, cursor, sort), POST
-    /api/v1/users/{user_id}/tasks/{task_id}   GET, PATCH, DELETE (If-Match)
+    /api/v1/users/{user_id}/tasks             GET (limit, cursor, sort), POST (Idempotency-Key)
+    /api/v1/users/{user_id}/tasks/{task_id}   GET, PATCH, DELETE (If-Match, Idempotency-Key)
     /api/{user_id}/tasks                      GET (limit, cursor, sort), POST
     /api/{user_id}/tasks/{id}                 GET, PUT, DELETE (If-Match)
     /api/{user_id}/tasks/{id}/complete        PATCH (If-Match)
 
 It only reads what is unambiguous: a bearer token, a `{user_id}` and a canonical `{task_id}`
 that FastAPI would accept as they are, a JSON body that the route's own pydantic model accepts,
-list parameters among those three. Anything else (another header that matters, such as
-`Idempotency-Key`, a body or query FastAPI would have to judge, a mounted root path, an app
+list parameters among those three, an `Idempotency-Key` the route's declaration accepts (its
+fingerprint names the same route template either way: `idempotency.fingerprint_route`).
+Anything else (a body, query or header FastAPI would have to judge, a mounted root path, an app
 whose `dependency_overrides` are set) is declined before anything has happened, and the
 request goes on to FastAPI unchanged, a body already read replayed. So the FastAPI routes stay
 the one definition of what is valid and of every validation error, and the OpenAPI document
@@ -58,6 +59,10 @@ _LIST_PARAMETERS = {
     for name, hint in get_type_hints(task_query, include_extras=True).items()
     if name in ("limit", "cursor", "sort")
 }
+# Likewise the Idempotency-Key header, as the v1 write routes declare it.
+_IDEMPOTENCY_KEY: TypeAdapter[str | None] = TypeAdapter(
+    get_type_hints(routes.create_task, include_extras=True)["idempotency_key"]
+)
 
 M = TypeVar("M", bound=BaseModel)
 Action = Callable[[Caller], Awaitable[Response]]
@@ -194,15 +199,17 @@ async def _read(
     """The token, and the route call this request makes with the arguments FastAPI would
     pass; `_DeclinedError` for anything FastAPI should judge itself. Nothing happens here."""
     headers = _headers(scope)
-    if b"idempotency-key" in headers:
-        raise _DeclinedError
     token = _bearer(headers.get(b"authorization"))
     method, v1 = shape.method, not shape.compat
+    # Read by the v1 writes only: the reads and the compatibility routes do not declare it.
+    key = _idempotency_key(headers.get(b"idempotency-key")) if v1 and method != "GET" else None
     if shape.path == "list":
         if method == "POST":
             create = _body(TaskCreate, headers, await request.read_body())
             if v1:
-                return token, lambda caller: routes.create_task(caller, request, body=create)
+                return token, lambda caller: routes.create_task(
+                    caller, request, body=create, idempotency_key=key
+                )
             return token, lambda caller: compat.compat_create_task(caller, body=create)
         parameters = _list_parameters(scope["query_string"])
         listing = routes.list_tasks if v1 else compat.compat_list_tasks
@@ -221,7 +228,7 @@ async def _read(
     if method == "DELETE":
         if v1:
             return token, lambda caller: routes.delete_task(
-                caller, request, task_id=task, if_match=if_match
+                caller, request, task_id=task, if_match=if_match, idempotency_key=key
             )
         return token, lambda caller: compat.compat_delete_task(caller, id=task, if_match=if_match)
     if shape.path == "complete":  # PATCH .../complete: no body is read, as FastAPI reads none
@@ -229,7 +236,7 @@ async def _read(
     if v1:
         patch = _body(TaskPatch, headers, await request.read_body())
         return token, lambda caller: routes.update_task(
-            caller, request, task_id=task, body=patch, if_match=if_match
+            caller, request, task_id=task, body=patch, if_match=if_match, idempotency_key=key
         )
     replacement = _body(TaskReplace, headers, await request.read_body())
     return token, lambda caller: compat.compat_replace_task(
@@ -259,6 +266,15 @@ def _text(value: bytes | None) -> str | None:
     try:
         return value.decode("ascii")
     except UnicodeDecodeError:
+        raise _DeclinedError from None
+
+
+def _idempotency_key(value: bytes | None) -> str | None:
+    if value is None:
+        return None
+    try:  # Starlette reads header values as latin-1
+        return _IDEMPOTENCY_KEY.validate_python(value.decode("latin-1"))
+    except ValidationError:
         raise _DeclinedError from None
 
 

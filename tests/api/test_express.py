@@ -21,6 +21,8 @@ from todo_api import deps
 from todo_api.app import create_app
 from todo_api.bootstrap import Config, build_services
 from todo_api.express import ExpressLane
+from todo_api.idempotency import fingerprint_route
+from todo_api.routes import tasks as tasks_routes
 from todo_api.settings import Settings
 from todo_core import AuthenticationFailed
 from todo_core.postgres import PostgresDatabase
@@ -166,7 +168,8 @@ async def test_other_requests_reach_fastapi(
     url = f"{TASKS}/{task['id']}"
     passed_on.clear()
     declined: list[Request] = [
-        ("POST", TASKS, {"headers": {**auth, "Idempotency-Key": "k1"}, "json": {"title": "t"}}),
+        ("POST", TASKS, {"headers": {**auth, "Idempotency-Key": "a b"}, "json": {"title": "t"}}),
+        ("DELETE", url, {"headers": {**auth, "Idempotency-Key": "k" * 256}}),
         ("GET", url, {"headers": {"Authorization": auth["Authorization"].lower()}}),
         ("GET", url, {}),
         ("GET", url.replace("-", ""), {"headers": auth}),
@@ -183,6 +186,54 @@ async def test_other_requests_reach_fastapi(
     for method, path, keywords in declined:
         await client.request(method, path, **keywords)
     assert passed_on == [f"{method} {path.split('?')[0]}" for method, path, _ in declined]
+
+
+async def test_keyed_writes_are_served_and_replayed_across_both_paths(
+    client: httpx.AsyncClient,
+    plain: httpx.AsyncClient,
+    sign_up: SignUp,
+    passed_on: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A write with an Idempotency-Key answered by the lane replays through FastAPI and the
+    other way round: both name the same fingerprint, which is the one kept before the lane
+    served keyed writes (FastAPI's route object's path), so a retry spanning a deploy matches."""
+    auth = await sign_up()
+    task = await _task(client, auth)
+    url = f"{TASKS}/{task['id']}"
+    routes_named: list[tuple[str, str]] = []
+    keyed = tasks_routes.keyed
+
+    def recording(key: str | None, request: Any, **keywords: Any) -> Any:
+        if "route" in request.scope:  # FastAPI's path: what the fingerprint named until now
+            routes_named.append((request.scope["route"].path, fingerprint_route(request.scope)))
+        return keyed(key, request, **keywords)
+
+    monkeypatch.setattr(tasks_routes, "keyed", recording)
+    passed_on.clear()
+    for first, then, method, path, body in (
+        (client, plain, "POST", TASKS, {"title": "once"}),
+        (plain, client, "POST", TASKS, {"title": "once more"}),
+        (client, plain, "PATCH", url, {"title": "renamed"}),
+        (plain, client, "DELETE", url, None),
+    ):
+        headers = {**auth, "Idempotency-Key": f"{method}-{id(first)}"}
+        original = await first.request(method, path, headers=headers, json=body)
+        replayed = await then.request(method, path, headers=headers, json=body)
+        assert original.status_code < 300, original.text
+        assert replayed.headers["idempotent-replayed"] == "true"
+        status, answer_headers, content = _answer(replayed)
+        kept = [(k, v) for k, v in answer_headers if k != "idempotent-replayed"]
+        assert (status, kept, content) == _answer(original)
+        if method == "POST":  # the same key with another request: 422 on both paths
+            other = {"title": "something else"}
+            refused = await _both(
+                client, plain, (method, path, {"headers": headers, "json": other})
+            )
+            assert [r.status_code for r in refused] == [422, 422]
+            assert _answer(refused[0]) == _answer(refused[1])
+    assert passed_on == []
+    assert routes_named and all(old == new for old, new in routes_named), routes_named
 
 
 async def test_overridden_dependencies_are_honoured(
