@@ -9,6 +9,7 @@ each request as the next of 32 users (`tokens`, or the owner named beside each i
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import time
 import uuid
@@ -67,8 +68,24 @@ class Scenario:
 def scenarios(data: Dataset) -> list[Scenario]:
     login_body = f"username={data.email('small').replace('@', '%40')}&password={PASSWORD}"
     deep = f"{TASKS}?limit=100&cursor={data.deep_cursor}"
-    create = '{"title": "Write the benchmark", "priority": "high", "tags": ["bench", "perf"]}'
     changes = "/api/v1/users/me/changes"
+    create = Scenario(
+        name="create",
+        path=TASKS,
+        method="POST",
+        body='{"title": "Write the benchmark", "priority": "high", "tags": ["bench", "perf"]}',
+        content_type=JSON_TYPE,
+        user="writer",
+    )
+    patch = Scenario(
+        name="patch",
+        path=f"{TASKS}/{{id}}",
+        method="PATCH",
+        body='{"title": "Renamed {n}"}',
+        content_type=JSON_TYPE,
+        user="small",
+        ids="small",
+    )
     return [
         Scenario(name="noop", path="/noop", server="noop"),
         Scenario(name="health", path="/health"),
@@ -79,23 +96,8 @@ def scenarios(data: Dataset) -> list[Scenario]:
             body=login_body,
             content_type="application/x-www-form-urlencoded",
         ),
-        Scenario(
-            name="create",
-            path=TASKS,
-            method="POST",
-            body=create,
-            content_type=JSON_TYPE,
-            user="writer",
-        ),
-        Scenario(
-            name="create_idempotent",
-            path=TASKS,
-            method="POST",
-            body=create,
-            content_type=JSON_TYPE,
-            user="writer",
-            keyed=True,
-        ),
+        create,
+        dataclasses.replace(create, name="create_idempotent", keyed=True),
         # A device polling when it is up to date (the common poll), and a first sync's page.
         Scenario(name="feed_poll", path=f"{changes}?cursor={_head_cursor()}", user="small"),
         Scenario(name="feed_page_100", path=f"{changes}?limit=100", user="small"),
@@ -103,31 +105,10 @@ def scenarios(data: Dataset) -> list[Scenario]:
         Scenario(name="list_100", path=f"{TASKS}?limit=100", user="small"),
         Scenario(name="first_page_100k", path=f"{TASKS}?limit=100", user="large"),
         Scenario(name="deep_page_100k", path=deep, user="large"),
-        Scenario(
-            name="patch",
-            path=f"{TASKS}/{{id}}",
-            method="PATCH",
-            body='{"title": "Renamed {n}"}',
-            content_type=JSON_TYPE,
-            user="small",
-            ids="small",
-        ),
-        Scenario(
-            name="create_crowd",
-            path=TASKS,
-            method="POST",
-            body=create,
-            content_type=JSON_TYPE,
-            tokens="crowd",
-        ),
-        Scenario(
-            name="patch_crowd",
-            path=f"{TASKS}/{{id}}",
-            method="PATCH",
-            body='{"title": "Renamed {n}"}',
-            content_type=JSON_TYPE,
-            ids="crowd",  # each id with its owner's token
-        ),
+        patch,
+        # The same writes by the crowd: each request the next user's (each id with its owner's).
+        dataclasses.replace(create, name="create_crowd", user=None, tokens="crowd"),
+        dataclasses.replace(patch, name="patch_crowd", user=None, ids="crowd"),
         Scenario(
             name="complete",
             path=f"{TASKS}/{{id}}",
