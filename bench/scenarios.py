@@ -109,12 +109,10 @@ def scenarios(data: Dataset) -> list[Scenario]:
         # The same writes by the crowd: each request the next user's (each id with its owner's).
         dataclasses.replace(create, name="create_crowd", user=None, tokens="crowd"),
         dataclasses.replace(patch, name="patch_crowd", user=None, ids="crowd"),
-        Scenario(
+        dataclasses.replace(
+            patch,
             name="complete",
-            path=f"{TASKS}/{{id}}",
-            method="PATCH",
             body='{"completed": true}',
-            content_type=JSON_TYPE,
             user="churn",
             ids="complete",
             once=True,
