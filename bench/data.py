@@ -53,9 +53,10 @@ ORDER BY created_at DESC, id DESC OFFSET %(offset)s LIMIT 1
 
 # The template baseline's rows (bench/template.py): its `user` and `item` tables, in the same
 # database. Only what its scenarios touch: `small` with the same 1,000 items (title and
-# description of the same length as ours), and `writer`, whose creates are removed after each
-# create run (see `reset_template_writer`). Its `item` has no index on owner_id, so each list
-# scans the table: ours holds 100,000 more tasks, its table only these.
+# description of the same length as ours), `writer`, and the crowd's 32 users with 8 items
+# each; what the create runs add is removed after each of them (see `reset_template_creates`).
+# Its `item` has no index on owner_id, so each list scans the table: ours holds 100,000 more
+# tasks, its table only these.
 _INSERT_TEMPLATE_USER = """
 INSERT INTO "user" (id, email, is_active, is_superuser, full_name, hashed_password, created_at)
 VALUES (%(id)s, %(email)s, true, false, %(name)s, %(hash)s, now())
@@ -186,7 +187,7 @@ def prepare_template(database_url: str, workdir: Path, data: Dataset, *, secret:
     write_crowd_files(data, workdir, prefix=template_role(""))
 
 
-def reset_template_writer(database_url: str, data: Dataset) -> None:
+def reset_template_creates(database_url: str, data: Dataset) -> None:
     """Remove what a create run added to the template's table (the writer's items, the crowd's
     new ones): with no index on owner_id, its list would otherwise scan every item created so
     far, a cost growing with each round."""

@@ -23,7 +23,7 @@ from bench.data import (
     log_in,
     prepare,
     prepare_template,
-    reset_template_writer,
+    reset_template_creates,
     write_crowd_files,
 )
 from bench.scenarios import VERSUS, Scenario, scenarios, template_scenarios
@@ -180,7 +180,7 @@ def _http(
         runs.setdefault(scenario.name, []).append(row)
         if scenario.name in ("template_create", "template_create_crowd"):
             time.sleep(1)  # the requests wrk left in flight finish first
-            reset_template_writer(database_url, data)
+            reset_template_creates(database_url, data)
         print(f"  {scenario.name:<18} {load.rps:9.0f} req/s  p99 {load.p99_ms:7.2f} ms"
               f"  load {load_average:.2f}", flush=True)  # fmt: skip
     return {name: _median_row(rows) for name, rows in runs.items()}
