@@ -18,11 +18,11 @@ that FastAPI would accept as they are, a JSON body that the route's own pydantic
 list parameters among those three, an `Idempotency-Key` the route's declaration accepts (its
 fingerprint names the same route template either way: `idempotency.fingerprint_route`).
 Anything else (a body, query or header FastAPI would have to judge, a mounted root path, an app
-whose `dependency_overrides` are set) is declined before anything has happened, and the
-request goes on to FastAPI unchanged, a body already read replayed. So the FastAPI routes stay
-the one definition of what is valid and of every validation error, and the OpenAPI document
-stays true; what the service raises is answered by the app's own exception handlers, as on
-the FastAPI path.
+whose `dependency_overrides` are set, a request FastAPI's native OpenTelemetry observes) is
+declined before anything has happened, and the request goes on to FastAPI unchanged, a body
+already read replayed. So the FastAPI routes stay the one definition of what is valid and of
+every validation error, and the OpenAPI document stays true; what the service raises is
+answered by the app's own exception handlers, as on the FastAPI path.
 """
 
 from __future__ import annotations
@@ -171,8 +171,15 @@ class _Request(Request):
 
 def _recognised(scope: Scope) -> tuple[_Shape, re.Match[str]] | None:
     # A mounted root path, or dependencies overridden (a test's fake token check, say): the
-    # FastAPI routes honour those, so they answer.
-    if scope["type"] != "http" or scope.get("root_path") or scope["app"].dependency_overrides:
+    # FastAPI routes honour those, so they answer. So they do a request FastAPI's native
+    # OpenTelemetry observes (it is configured): its span's route and the endpoint's span come
+    # from FastAPI's routing.
+    if (
+        scope["type"] != "http"
+        or scope.get("root_path")
+        or scope["app"].dependency_overrides
+        or scope.get("fastapi.telemetry") is not None
+    ):
         return None
     path: str = scope["path"]
     compat = not path.startswith(_V1_START)

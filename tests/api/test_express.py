@@ -15,6 +15,10 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from tests.api.conftest import Headers, SignUp
 from todo_api import deps
@@ -251,6 +255,48 @@ async def test_overridden_dependencies_are_honoured(
     finally:
         app.dependency_overrides.clear()
     assert (answer.status_code, passed_on) == (401, [f"GET {TASKS}"])
+
+
+async def test_requests_fastapis_telemetry_observes_are_fastapis(
+    client: httpx.AsyncClient,
+    sign_up: SignUp,
+    passed_on: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With OpenTelemetry configured, FastAPI's native telemetry names each request's span
+    after its route and adds the endpoint's span; both come from FastAPI's routing, so the
+    lane steps aside: the traces and metrics a user set up see every request."""
+    auth = await sign_up()
+    task = await _task(client, auth)
+    url = f"{TASKS}/{task['id']}"
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    # As `opentelemetry-instrument` or the app's own start-up would: a global provider.
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    passed_on.clear()
+
+    got = await client.get(url, headers=auth)
+    patched = await client.patch(url, headers=auth, json={"title": "traced"})
+    made = await client.post(TASKS, headers=auth, json={"title": "traced too"})
+
+    assert (got.status_code, patched.status_code, made.status_code) == (200, 200, 201)
+    assert passed_on == [f"GET {url}", f"PATCH {url}", f"POST {TASKS}"]
+    servers = [s for s in exported.get_finished_spans() if s.kind is trace.SpanKind.SERVER]
+    one = "/api/v1/users/{user_id}/tasks/{task_id}"
+    routes = [(s.name, (s.attributes or {}).get("http.route")) for s in servers]
+    assert routes == [
+        (f"GET {one}", one),
+        (f"PATCH {one}", one),
+        ("POST /api/v1/users/{user_id}/tasks", "/api/v1/users/{user_id}/tasks"),
+    ]
+    endpoints = [s for s in exported.get_finished_spans() if s.name == "fastapi.endpoint"]
+    assert len(endpoints) == 3
+
+    monkeypatch.undo()
+    passed_on.clear()
+    assert (await client.get(url, headers=auth)).status_code == 200
+    assert passed_on == []  # unobserved, the lane answers again
 
 
 async def test_its_answers_are_fastapis(
