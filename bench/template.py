@@ -78,7 +78,7 @@ class User(UserBase, table=True):
     hashed_password: str
     created_at: datetime | None = Field(
         default_factory=_utc_now,
-        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=DateTime(timezone=True),
     )
     items: list["Item"] = Relationship(back_populates="owner", cascade_delete=True)
 
@@ -101,7 +101,7 @@ class Item(ItemBase, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     created_at: datetime | None = Field(
         default_factory=_utc_now,
-        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=DateTime(timezone=True),
     )
     owner_id: uuid.UUID = Field(foreign_key="user.id", nullable=False, ondelete="CASCADE")
     owner: User | None = Relationship(back_populates="items")
@@ -249,6 +249,8 @@ def main() -> None:
     parser.add_argument("--create-tables", action="store_true", help="create user and item")
     args = parser.parse_args()
     if args.create_tables:
+        if engine is None:
+            parser.error("DATABASE_URL is not set")
         SQLModel.metadata.create_all(engine)
         return
     import uvicorn

@@ -93,7 +93,8 @@ class _Session:
                     self.outstanding = max(0, self.outstanding - 1)
 
     def _next(self, buffer: bytearray, *, startup: bool) -> tuple[bytes, bytes] | None:
-        if not startup and not self.started and buffer is self.down and buffer[:1] in (b"N", b"S"):
+        answer = bytes(buffer[:1])
+        if not startup and not self.started and buffer is self.down and answer in (b"N", b"S"):
             del buffer[:1]  # the one-byte answer to an SSLRequest
             return None
         head = 4 if startup else 5
