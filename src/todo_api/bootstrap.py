@@ -192,8 +192,7 @@ class _Dropped:
 def _pool_stats(database: PostgresDatabase) -> PoolStats:
     pool = database.engine.pool
     size = getattr(pool, "size", lambda: 0)()
-    in_use = getattr(pool, "checkedout", lambda: 0)()
-    return PoolStats(size=size, in_use=in_use, waiting=database.stats.waiting)
+    return PoolStats(size=size, in_use=database.in_use, waiting=database.stats.waiting)
 
 
 def _token_service(settings: Settings, clock: Clock, identities: IdentityService) -> TokenService:

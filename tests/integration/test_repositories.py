@@ -184,14 +184,14 @@ async def test_uncommitted_work_is_rolled_back(uow: PostgresUnitOfWorkFactory) -
 
 
 async def test_an_error_rolls_back_and_returns_the_connection(
-    uow: PostgresUnitOfWorkFactory, engine: AsyncEngine
+    uow: PostgresUnitOfWorkFactory, database: PostgresDatabase
 ) -> None:
     user = a_user()
     with pytest.raises(RuntimeError):
         async with uow() as work:
             await work.users.add(user)
             raise RuntimeError("boom")
-    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert database.in_use == 0
     async with uow() as work:
         assert await work.users.get(user.id) is None
 
@@ -231,10 +231,10 @@ async def test_a_unit_of_work_checks_out_nothing_until_its_first_round_trip(
     uow: PostgresUnitOfWorkFactory, database: PostgresDatabase
 ) -> None:
     async with uow() as work:
-        assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert database.in_use == 0
         await work.users.get(uuid4())
-        assert database.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
-    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert database.in_use == 1
+    assert database.in_use == 0
     assert not database.busy
 
 
@@ -256,7 +256,7 @@ async def test_a_request_cancelled_mid_statement_closes_its_connection_and_frees
     with pytest.raises(asyncio.CancelledError):
         async with asyncio.timeout(20):  # a bound far from both: at once, or after 60 s
             await request
-    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert database.in_use == 0
     assert database.guard.slots._value == 5 + 10  # every slot free again
     async with uow() as work:
         assert await work.users.get(uuid4()) is None

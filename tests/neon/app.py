@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.api.conftest import PASSWORD, make_settings
 from todo_api.app import create_app
 from todo_api.bootstrap import Config, build_database, build_services
+from todo_core.postgres.database import PostgresDatabase
 
 TASKS = "/api/v1/users/me/tasks"
 _numbers = count()
@@ -27,6 +28,7 @@ _numbers = count()
 class RunningApp:
     client: httpx.AsyncClient
     engine: AsyncEngine
+    database: PostgresDatabase
 
     async def sign_up(self) -> dict[str, str]:
         email = f"neon{next(_numbers)}@example.com"
@@ -66,7 +68,7 @@ async def running_app(
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://testserver", timeout=120
             ) as client:
-                yield RunningApp(client, database.engine)
+                yield RunningApp(client, database.engine, database)
     finally:
         await database.dispose()
 

@@ -19,10 +19,9 @@ from todo_core.postgres.engine import EngineOptions, build_engine, build_probe_e
 from todo_core.postgres.resilience import (
     Breaker,
     ConnectionGuard,
-    check_out_driver,
-    give_back,
     open_connection,
 )
+from todo_core.postgres.warm import WarmConnections
 
 
 @dataclass
@@ -36,6 +35,7 @@ class AcquireStats:
 class PostgresDatabase:
     engine: AsyncEngine
     guard: ConnectionGuard
+    warm: WarmConnections  # the driver connections between units of work
     # Behind a pooler the statement timeout is `SET LOCAL` in each round trip's transaction
     # (see `link`); on the direct endpoint it travels in the startup options (None here).
     timeout_per_transaction_ms: int | None = None
@@ -55,9 +55,11 @@ class PostgresDatabase:
             slot_wait=options.pool_timeout,
         )
         pooled = options.is_pooled(url)
+        engine = build_engine(url, options)
         return cls(
-            engine=build_engine(url, options),
+            engine=engine,
             guard=guard,
+            warm=WarmConnections(engine=engine, keep_for=options.ping_after_idle),
             timeout_per_transaction_ms=options.statement_timeout_ms if pooled else None,
             lock_timeout_per_transaction_ms=options.lock_timeout_ms if pooled else None,
             probe_engine=build_probe_engine(url, options),
@@ -78,10 +80,17 @@ class PostgresDatabase:
 
     async def check_out(self) -> PoolProxiedConnection:
         """A pooled driver connection in autocommit (inside a slot from `enter`): the `Link`'s."""
-        return await check_out_driver(self.engine)
+        return await self.warm.take()
 
     async def give_back(self, pooled: PoolProxiedConnection, *, broken: bool = False) -> None:
-        await give_back(pooled, broken=broken)
+        await self.warm.give(pooled, broken=broken)
+
+    @property
+    def in_use(self) -> int:
+        """Connections units of work hold now (the warm ones are checked out of the pool
+        too, but free)."""
+        checked_out: int = getattr(self.engine.pool, "checkedout", lambda: 0)()
+        return checked_out - self.warm.count
 
     @property
     def busy(self) -> bool:
@@ -94,6 +103,7 @@ class PostgresDatabase:
         return await open_connection(self.engine, self.guard.deadline)
 
     async def dispose(self) -> None:
+        await self.warm.drain()
         await self.engine.dispose()
         if self.probe_engine is not None:
             await self.probe_engine.dispose()

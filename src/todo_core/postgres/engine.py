@@ -35,6 +35,8 @@ from sqlalchemy.pool import NullPool
 
 from todo_core.postgres.url import is_pooled
 
+IDLE_SINCE = "idle_since"  # in a pooled connection's `info`: when it was last given back
+
 
 @dataclass(frozen=True, kw_only=True)
 class EngineOptions:
@@ -66,10 +68,14 @@ class EngineOptions:
 def build_engine(url: URL, options: EngineOptions) -> AsyncEngine:
     """The bare engine; `PostgresDatabase.from_url` pairs it with its connection policy."""
     pooled = options.is_pooled(url)
+    slots = options.pool_size + options.max_overflow  # the units of work's (see `resilience`)
     engine = create_async_engine(
         url,
         pool_size=options.pool_size,
-        max_overflow=options.max_overflow,
+        # As many again for the engine's own users (start-up, a library user's or a test's
+        # own SQL): the units of work's connections stay checked out while warm (see `warm`),
+        # and those users must not wait for them. Opened only when asked for, closed on return.
+        max_overflow=options.max_overflow + slots,
         pool_timeout=options.pool_timeout,
         pool_recycle=options.pool_recycle,
         pool_pre_ping=False,  # `_check_on_checkout` instead: no round trip per checkout
@@ -87,14 +93,15 @@ def build_engine(url: URL, options: EngineOptions) -> AsyncEngine:
 def _check_on_checkout(engine: AsyncEngine, ping_after_idle: float) -> None:
     @event.listens_for(engine.sync_engine, "checkin")
     def _idle_from_now(dbapi_connection: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
+        # A connection back from the warm list has been idle since it was left there.
+        record.info.setdefault(IDLE_SINCE, time.monotonic())
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _check(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        idle_since = record.info.pop("idle_since", None)
+        idle_since = record.info.pop(IDLE_SINCE, None)
         if idle_since is None:
             return  # just opened
-        if _ended_by_server(dbapi_connection) or (
+        if ended_by_server(dbapi_connection) or (
             time.monotonic() - idle_since >= ping_after_idle
             and not _answers_ping(engine, dbapi_connection)
         ):
@@ -102,7 +109,7 @@ def _check_on_checkout(engine: AsyncEngine, ping_after_idle: float) -> None:
             raise exc.DisconnectionError("the connection was closed while idle")
 
 
-def _ended_by_server(dbapi_connection: Any) -> bool:
+def ended_by_server(dbapi_connection: Any) -> bool:
     """An idle connection has nothing to read unless the server ended it (an error such as
     57P01 and EOF): a look at its socket, no round trip."""
     driver = getattr(dbapi_connection, "driver_connection", None)
