@@ -15,9 +15,11 @@ sends 57P01 and closes - has left something to read on its socket: it is replace
 pinged only if it has been idle for `ping_after_idle` seconds or more (a silently dropped
 connection cannot be seen otherwise). A connection used a moment ago is healthy.
 
-Pool: up to `pool_size + max_overflow` sessions; overflow sessions are closed on return, so
-the defaults keep all 15 of the seeds' sessions in the pool (15 + 0): under load no session
-is opened per request (on Neon each costs a TLS handshake and SCRAM, several round trips).
+Pool: up to `pool_size + max_overflow` sessions for the units of work; overflow sessions are
+closed on return, so the defaults keep all 15 of the seeds' sessions in the pool (15 + 0):
+under load no session is opened per request (on Neon each costs a TLS handshake and SCRAM,
+several round trips). Between units of work a connection stays warm, out of the pool (see
+`warm`); the engine's own users get room of their own beside them.
 """
 
 from __future__ import annotations
