@@ -13,7 +13,6 @@ from itertools import count
 import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.conftest import PASSWORD, make_settings
 from todo_api.app import create_app
@@ -27,7 +26,6 @@ _numbers = count()
 @dataclass(frozen=True)
 class RunningApp:
     client: httpx.AsyncClient
-    engine: AsyncEngine
     database: PostgresDatabase
 
     async def sign_up(self) -> dict[str, str]:
@@ -68,7 +66,7 @@ async def running_app(
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://testserver", timeout=120
             ) as client:
-                yield RunningApp(client, database.engine, database)
+                yield RunningApp(client, database)
     finally:
         await database.dispose()
 
